@@ -1,0 +1,190 @@
+/**
+ * Operator settings, read from the environment once at start-up and validated with zod into one
+ * frozen, typed object. Nothing else in the project reads `process.env`. A wrong value stops
+ * start-up with a message naming every offending variable (README: "Configuration").
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
+
+export type SourceConfig =
+  | { readonly kind: 'fs'; readonly root: string }
+  | {
+      readonly kind: 's3';
+      readonly bucket: string;
+      /** Key prefix inside the bucket, without leading slash, with trailing slash when set. */
+      readonly prefix: string;
+      /** Endpoint URL without trailing slash; AWS's regional endpoint when S3_ENDPOINT is unset. */
+      readonly endpoint: string;
+      readonly region: string;
+      readonly forcePathStyle: boolean;
+      readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+    }
+  | { readonly kind: 'http'; readonly baseUrl: string; readonly allowPrivateAddresses: boolean };
+
+export interface FetchConfig {
+  /** Largest source object, in bytes; enforced from Content-Length and while streaming. */
+  readonly maxBytes: number;
+  readonly connectTimeoutMs: number;
+  /** Time allowed until the response headers arrive. */
+  readonly headersTimeoutMs: number;
+  /** Longest pause allowed between two chunks of the body. */
+  readonly bodyTimeoutMs: number;
+  /** Keep-alive connections kept per storage host. */
+  readonly maxConnections: number;
+}
+
+export interface Config {
+  readonly server: { readonly host: string; readonly port: number; readonly logLevel: string };
+  readonly source: SourceConfig;
+  readonly fetch: FetchConfig;
+  readonly limits: TransformLimits;
+  readonly responses: {
+    /** Cache-Control of successful image responses. */
+    readonly cacheControl: string;
+    /** Cache-Control of 4xx answers: short, so a CDN absorbs floods of bad URLs. */
+    readonly errorCacheControl: string;
+  };
+  /** libvips threads per image; 0 keeps libvips' default (one per core). */
+  readonly sharpConcurrency: number;
+}
+
+const MiB = 1024 * 1024;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Every variable the origin reads, with its default: the README's configuration table mirrors this. */
+const envSchema = z.object({
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535).default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ORIGIN_SOURCE: z.string().min(1).default('fs:./samples'),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  S3_REGION: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
+  ORIGIN_HTTP_ALLOW_PRIVATE: bool.default(false),
+  ORIGIN_SOURCE_MAX_BYTES: int(1, 1024 * MiB).default(32 * MiB),
+  ORIGIN_SOURCE_CONNECT_TIMEOUT_MS: int(1, 600_000).default(3_000),
+  ORIGIN_SOURCE_HEADERS_TIMEOUT_MS: int(1, 600_000).default(10_000),
+  ORIGIN_SOURCE_BODY_TIMEOUT_MS: int(1, 600_000).default(10_000),
+  ORIGIN_SOURCE_MAX_CONNECTIONS: int(1, 10_000).default(64),
+  ORIGIN_MAX_OUTPUT_DIMENSION: int(1, 16_383).default(DEFAULT_LIMITS.maxOutputDimension),
+  ORIGIN_MAX_INPUT_PIXELS: int(1, 268_402_689).default(DEFAULT_LIMITS.maxInputPixels),
+  ORIGIN_MAX_FRAMES: int(1, 10_000).default(DEFAULT_LIMITS.maxFrames),
+  ORIGIN_MAX_ANIMATED_PIXELS: int(1, 2_000_000_000).default(DEFAULT_LIMITS.maxAnimatedPixels),
+  ORIGIN_MAX_OUTPUT_BYTES: int(1, 1024 * MiB).default(DEFAULT_LIMITS.maxOutputBytes),
+  ORIGIN_TRANSFORM_TIMEOUT_SECONDS: int(1, 3_600).default(DEFAULT_LIMITS.timeoutSeconds),
+  ORIGIN_ALLOW_SVG: bool.default(DEFAULT_LIMITS.allowSvg),
+  ORIGIN_CACHE_CONTROL: z.string().min(1).default('public, max-age=31536000, stale-while-revalidate=86400, stale-if-error=604800'),
+  ORIGIN_ERROR_CACHE_CONTROL: z.string().min(1).default('public, max-age=60'),
+  ORIGIN_SHARP_CONCURRENCY: int(0, 1024).default(0),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Pure: maps environment variables to the typed config. Throws `ConfigError` listing every
+ * problem at once, each prefixed with the variable's name.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, cwd = process.cwd()): Config {
+  // Empty strings count as unset, as shells and manifests often write `VAR=`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const source = parseSource(e, cwd);
+  return deepFreeze({
+    server: { host: e.HOST, port: e.PORT, logLevel: e.LOG_LEVEL },
+    source,
+    fetch: {
+      maxBytes: e.ORIGIN_SOURCE_MAX_BYTES,
+      connectTimeoutMs: e.ORIGIN_SOURCE_CONNECT_TIMEOUT_MS,
+      headersTimeoutMs: e.ORIGIN_SOURCE_HEADERS_TIMEOUT_MS,
+      bodyTimeoutMs: e.ORIGIN_SOURCE_BODY_TIMEOUT_MS,
+      maxConnections: e.ORIGIN_SOURCE_MAX_CONNECTIONS,
+    },
+    limits: {
+      maxOutputDimension: e.ORIGIN_MAX_OUTPUT_DIMENSION,
+      maxInputPixels: e.ORIGIN_MAX_INPUT_PIXELS,
+      maxFrames: e.ORIGIN_MAX_FRAMES,
+      maxAnimatedPixels: e.ORIGIN_MAX_ANIMATED_PIXELS,
+      maxOutputBytes: e.ORIGIN_MAX_OUTPUT_BYTES,
+      timeoutSeconds: e.ORIGIN_TRANSFORM_TIMEOUT_SECONDS,
+      allowSvg: e.ORIGIN_ALLOW_SVG,
+    },
+    responses: { cacheControl: e.ORIGIN_CACHE_CONTROL, errorCacheControl: e.ORIGIN_ERROR_CACHE_CONTROL },
+    sharpConcurrency: e.ORIGIN_SHARP_CONCURRENCY,
+  });
+}
+
+function parseSource(e: Env, cwd: string): SourceConfig {
+  const raw = e.ORIGIN_SOURCE;
+  if (raw.startsWith('fs:')) {
+    const dir = raw.slice('fs:'.length);
+    if (dir === '') throw new ConfigError(['ORIGIN_SOURCE: fs: needs a folder, e.g. fs:./samples']);
+    return { kind: 'fs', root: path.resolve(cwd, dir) };
+  }
+  if (raw.startsWith('s3://')) {
+    const [bucket = '', ...rest] = raw.slice('s3://'.length).split('/');
+    // Bucket naming rules shared by AWS, OSS, MinIO and R2: 3–63 lowercase letters, digits, dots, hyphens.
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+      throw new ConfigError([`ORIGIN_SOURCE: "${bucket}" is not a valid bucket name`]);
+    }
+    const prefix = rest.filter(Boolean).join('/');
+    const hasKey = e.AWS_ACCESS_KEY_ID !== undefined;
+    if (hasKey !== (e.AWS_SECRET_ACCESS_KEY !== undefined)) {
+      throw new ConfigError(['AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: set both or neither (anonymous)']);
+    }
+    return {
+      kind: 's3',
+      bucket,
+      prefix: prefix === '' ? '' : `${prefix}/`,
+      endpoint: (e.S3_ENDPOINT ?? `https://s3.${e.S3_REGION}.amazonaws.com`).replace(/\/+$/, ''),
+      region: e.S3_REGION,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE,
+      ...(hasKey && {
+        credentials: {
+          accessKeyId: e.AWS_ACCESS_KEY_ID!,
+          secretAccessKey: e.AWS_SECRET_ACCESS_KEY!,
+          ...(e.AWS_SESSION_TOKEN !== undefined && { sessionToken: e.AWS_SESSION_TOKEN }),
+        },
+      }),
+    };
+  }
+  if (raw.startsWith('http://') || raw.startsWith('https://')) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigError([`ORIGIN_SOURCE: "${raw}" is not a valid URL`]);
+    }
+    if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      throw new ConfigError(['ORIGIN_SOURCE: an http(s) base URL takes no query, fragment or credentials']);
+    }
+    // The base always ends with "/" so that keys resolve beneath it, never beside it.
+    if (!url.pathname.endsWith('/')) url.pathname += '/';
+    return { kind: 'http', baseUrl: url.href, allowPrivateAddresses: e.ORIGIN_HTTP_ALLOW_PRIVATE };
+  }
+  throw new ConfigError(['ORIGIN_SOURCE: expected fs:<dir>, s3://<bucket>[/<prefix>] or http(s)://host/base/']);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,21 @@
+/** Paths the tests share, resolved from the project root whether running from test/ or dist/test/. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function findProjectRoot(start: string): string {
+  let dir = start;
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${start}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+export const PROJECT_ROOT = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
+export const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures');
+export const SAMPLES = path.join(PROJECT_ROOT, 'samples');
+/** The shared test-image corpus beside the project (read-only; see its SOURCES.md). */
+export const CORPUS = path.resolve(PROJECT_ROOT, '..', 'shared', 'corpus');
+export const fixture = (name: string): string => path.join(FIXTURES, name);

@@ -1,0 +1,98 @@
+/**
+ * The canonical spec: one spelling per distinct output. `canonicalizeSpec` applies DPR, caps the
+ * size, fills defaults and drops parameters that cannot change the result, so that requests
+ * producing the same image share one variant. `serializeCanonical` is the only writer of the
+ * string that variant keys and ETags are built from; `test/canonical.test.ts` pins its format.
+ */
+import { DEFAULT_QUALITY, type FormatToken } from './formats.js';
+import type { TransformLimits } from './limits.js';
+import type { CropRegion, Fit, Flip, OutputFormat, Position, Rotation, TransformSpec } from './spec.js';
+
+/** An explicit format, or `auto-<token>` when it was negotiated from the `Accept` header. */
+export type FormatChoice = OutputFormat | `auto-${FormatToken}`;
+
+export interface CanonicalSpec {
+  /** Output box in device pixels (DPR applied, capped); absent sides follow the aspect ratio. */
+  readonly width?: number;
+  readonly height?: number;
+  readonly fit: Fit;
+  /** Only where it can matter: `cover`/`contain` with both sides set. */
+  readonly position?: Position;
+  readonly enlarge: boolean;
+  readonly format: FormatChoice;
+  /** Filled for explicit lossy formats; absent means "the chosen format's default". */
+  readonly quality?: number;
+  readonly rotate: Rotation;
+  readonly flip?: Flip;
+  readonly blur?: number;
+  readonly sharpen?: number;
+  readonly background?: string;
+  readonly crop?: CropRegion;
+  readonly animated: boolean;
+}
+
+/** Bump when the meaning of a canonical spec changes, so stale variants are never reused. */
+export const KEY_VERSION = 'v1';
+
+export function canonicalizeSpec(spec: TransformSpec, token: FormatToken, limits: TransformLimits): CanonicalSpec {
+  const box = scaleBox(spec.width, spec.height, spec.dpr, limits.maxOutputDimension);
+  const bothSides = box.width !== undefined && box.height !== undefined;
+  // With one side (or none) every fit keeps the aspect ratio, so they are all `inside`.
+  const fit = bothSides ? spec.fit : 'inside';
+  const format: FormatChoice = spec.format === 'auto' ? `auto-${token}` : spec.format;
+  const quality = spec.quality ?? (spec.format === 'auto' ? undefined : DEFAULT_QUALITY[spec.format]);
+  const keepsQuality = spec.format === 'auto' || DEFAULT_QUALITY[spec.format] !== undefined;
+  return {
+    ...box,
+    fit,
+    ...((fit === 'cover' || fit === 'contain') && { position: spec.position }),
+    enlarge: box.width !== undefined || box.height !== undefined ? spec.enlarge : false,
+    format,
+    ...(keepsQuality && quality !== undefined && { quality }),
+    rotate: spec.rotate,
+    ...(spec.flip && { flip: spec.flip }),
+    ...(spec.blur !== undefined && { blur: spec.blur }),
+    ...(spec.sharpen !== undefined && { sharpen: spec.sharpen }),
+    ...(spec.background !== undefined && { background: spec.background }),
+    ...(spec.crop && { crop: spec.crop }),
+    animated: spec.animated,
+  };
+}
+
+/**
+ * Multiplies the box by DPR, then shrinks both sides by one factor if either passes the cap,
+ * so capping never changes the requested aspect ratio.
+ */
+function scaleBox(width: number | undefined, height: number | undefined, dpr: number, max: number) {
+  const w = width === undefined ? undefined : width * dpr;
+  const h = height === undefined ? undefined : height * dpr;
+  const factor = Math.min(1, max / (w ?? 1), max / (h ?? 1));
+  const side = (v: number | undefined) => (v === undefined ? undefined : Math.max(1, Math.round(v * factor)));
+  const sw = side(w);
+  const sh = side(h);
+  return { ...(sw !== undefined && { width: sw }), ...(sh !== undefined && { height: sh }) };
+}
+
+/** Fixed field order and number formatting; absent optional fields are omitted. */
+export function serializeCanonical(spec: CanonicalSpec): string {
+  const fields: [string, string | number | undefined][] = [
+    ['w', spec.width],
+    ['h', spec.height],
+    ['fit', spec.fit],
+    ['pos', spec.position],
+    ['enlarge', spec.enlarge ? 1 : 0],
+    ['crop', spec.crop && `${spec.crop.x},${spec.crop.y},${spec.crop.width},${spec.crop.height}`],
+    ['rot', spec.rotate],
+    ['flip', spec.flip],
+    ['blur', spec.blur],
+    ['sharpen', spec.sharpen],
+    ['bg', spec.background],
+    ['anim', spec.animated ? 1 : 0],
+    ['fm', spec.format],
+    ['q', spec.quality],
+  ];
+  return fields
+    .filter((f): f is [string, string | number] => f[1] !== undefined)
+    .map(([name, value]) => `${name}=${value}`)
+    .join('&');
+}

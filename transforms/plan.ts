@@ -1,0 +1,223 @@
+/**
+ * Decides, without touching pixels, what the pipeline will do to one source for one canonical
+ * spec: the concrete output format, whether animation survives, the crop, the resize box and the
+ * colours. Pure and synchronous, so the interesting rules are tested with plain objects.
+ */
+import { DEFAULT_QUALITY } from './formats.js';
+import { InvalidRequestError, UnprocessableImageError } from './errors.js';
+import type { CanonicalSpec } from './canonical.js';
+import type { TransformLimits } from './limits.js';
+import type { InputFormat } from './sniff-format.js';
+import type { Fit, OutputFormat, Position, Rotation } from './spec.js';
+
+/** What the pipeline learns from the source's header before decoding it. */
+export interface SourceInfo {
+  readonly format: InputFormat;
+  /** Upright size (EXIF orientation applied) of the first frame. */
+  readonly width: number;
+  readonly height: number;
+  readonly hasAlpha: boolean;
+  readonly pages: number;
+}
+
+export interface Rgba {
+  readonly r: number;
+  readonly g: number;
+  readonly b: number;
+  readonly alpha: number;
+}
+
+export interface Region {
+  readonly left: number;
+  readonly top: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface TransformPlan {
+  /** Decode every frame and keep the animation. */
+  readonly animated: boolean;
+  /** SVG rasterization density (dpi), raised when a vector source is enlarged. */
+  readonly density?: number;
+  /**
+   * Region to extract, clamped, in the coordinates sharp extracts from: the upright original, or
+   * the mirrored and rotated original when rotating (sharp then rotates before extracting).
+   */
+  readonly crop?: Region;
+  /** Clockwise, after the mirrors below. */
+  readonly rotate: Rotation;
+  /**
+   * Mirrors in the order sharp applies them: before the rotation. `flip=h` after a quarter turn
+   * is a top-bottom mirror before it, so the axes swap for 90 and 270.
+   */
+  readonly mirrorLeftRight: boolean;
+  readonly mirrorTopBottom: boolean;
+  readonly resize?: {
+    readonly width?: number;
+    readonly height?: number;
+    readonly fit: Fit;
+    readonly position: Position;
+    readonly withoutEnlargement: boolean;
+    readonly background: Rgba;
+  };
+  readonly blur?: number;
+  readonly sharpen?: number;
+  /** Set when the output cannot hold alpha but the image has some. */
+  readonly flatten?: Rgba;
+  readonly output: { readonly format: OutputFormat; readonly quality?: number };
+}
+
+interface Size {
+  readonly width: number;
+  readonly height: number;
+}
+
+const WHITE: Rgba = { r: 255, g: 255, b: 255, alpha: 1 };
+const TRANSPARENT: Rgba = { r: 0, g: 0, b: 0, alpha: 0 };
+/** libvips' nominal SVG density; a vector source's intrinsic size is measured at it. */
+const SVG_BASE_DENSITY = 72;
+const ANIMATABLE_INPUTS: ReadonlySet<InputFormat> = new Set(['gif', 'webp']);
+const ANIMATABLE_OUTPUTS: ReadonlySet<OutputFormat> = new Set(['gif', 'webp']);
+
+export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: TransformLimits): TransformPlan {
+  // libvips cannot rotate a multi-frame image by a quarter turn: those requests get frame one.
+  const wantsAnimation =
+    spec.animated && source.pages > 1 && ANIMATABLE_INPUTS.has(source.format) && spec.rotate % 180 === 0;
+  const format = resolveFormat(spec, source, wantsAnimation);
+  const animated = wantsAnimation && ANIMATABLE_OUTPUTS.has(format);
+  if (animated) assertAnimationWithinLimits(source, limits);
+
+  const quarterTurn = spec.rotate % 180 !== 0;
+  const mirrorLeftRight = quarterTurn ? spec.flip === 'v' || spec.flip === 'hv' : spec.flip === 'h' || spec.flip === 'hv';
+  const mirrorTopBottom = quarterTurn ? spec.flip === 'h' || spec.flip === 'hv' : spec.flip === 'v' || spec.flip === 'hv';
+  const region = spec.crop && clampCrop(spec.crop, source);
+  // Without a rotation sharp crops the upright image and mirrors afterwards, as the spec reads.
+  const crop =
+    region && spec.rotate !== 0
+      ? rotateRegion(mirrorRegion(region, source, mirrorLeftRight, mirrorTopBottom), source, spec.rotate)
+      : region;
+  const base = region ?? source;
+  // The size the image has when it reaches resize: cropped, then rotated.
+  const before = quarterTurn ? { width: base.height, height: base.width } : { width: base.width, height: base.height };
+
+  const padding = spec.background !== undefined ? parseHexColour(spec.background) : source.hasAlpha ? TRANSPARENT : WHITE;
+  const resize = planResize(spec, before, limits, padding);
+  const gainsAlpha = resize?.fit === 'contain' && padding.alpha < 1;
+  const flatten =
+    format === 'jpeg' && (source.hasAlpha || gainsAlpha)
+      ? spec.background !== undefined ? { ...parseHexColour(spec.background), alpha: 1 } : WHITE
+      : undefined;
+  const quality = spec.quality ?? DEFAULT_QUALITY[format];
+
+  return {
+    animated,
+    ...(source.format === 'svg' && { density: svgDensity(spec, before, limits) }),
+    ...(crop && { crop }),
+    rotate: spec.rotate,
+    mirrorLeftRight,
+    mirrorTopBottom,
+    ...(resize && { resize }),
+    ...(spec.blur !== undefined && { blur: spec.blur }),
+    ...(spec.sharpen !== undefined && { sharpen: spec.sharpen }),
+    ...(flatten && { flatten }),
+    output: { format, ...(DEFAULT_QUALITY[format] !== undefined && quality !== undefined && { quality }) },
+  };
+}
+
+/** Negotiated tokens become a concrete format once the source's alpha and animation are known. */
+function resolveFormat(spec: CanonicalSpec, source: SourceInfo, wantsAnimation: boolean): OutputFormat {
+  switch (spec.format) {
+    case 'auto-avif':
+      // AVIF output cannot animate here; WebP can, and every AVIF-capable browser takes WebP.
+      return wantsAnimation ? 'webp' : 'avif';
+    case 'auto-webp':
+      return 'webp';
+    case 'auto-legacy':
+      if (wantsAnimation) return 'gif';
+      return source.hasAlpha || (spec.background !== undefined && parseHexColour(spec.background).alpha < 1) ? 'png' : 'jpeg';
+    default:
+      return spec.format;
+  }
+}
+
+function assertAnimationWithinLimits(source: SourceInfo, limits: TransformLimits): void {
+  if (source.pages > limits.maxFrames) {
+    throw new UnprocessableImageError('IMAGE_TOO_LARGE', `animation has ${source.pages} frames, the limit is ${limits.maxFrames}`);
+  }
+  if (source.width * source.height * source.pages > limits.maxAnimatedPixels) {
+    throw new UnprocessableImageError('IMAGE_TOO_LARGE', `animation exceeds ${limits.maxAnimatedPixels} pixels in all frames`);
+  }
+}
+
+/** Where a region of a `size` image lands after mirroring that image. */
+export function mirrorRegion(region: Region, size: Size, leftRight: boolean, topBottom: boolean): Region {
+  return {
+    ...region,
+    left: leftRight ? size.width - region.left - region.width : region.left,
+    top: topBottom ? size.height - region.top - region.height : region.top,
+  };
+}
+
+/** Where a region of a `size` image lands after rotating that image clockwise. */
+export function rotateRegion(region: Region, size: Size, rotate: Rotation): Region {
+  const { left, top, width, height } = region;
+  switch (rotate) {
+    case 0:
+      return region;
+    case 90:
+      return { left: size.height - top - height, top: left, width: height, height: width };
+    case 180:
+      return { left: size.width - left - width, top: size.height - top - height, width, height };
+    case 270:
+      return { left: top, top: size.width - left - width, width: height, height: width };
+  }
+}
+
+function clampCrop(crop: NonNullable<CanonicalSpec['crop']>, source: SourceInfo): Region {
+  const left = crop.x;
+  const top = crop.y;
+  const width = Math.min(crop.width, source.width - left);
+  const height = Math.min(crop.height, source.height - top);
+  if (left >= source.width || top >= source.height || width < 1 || height < 1) {
+    throw new InvalidRequestError([{ param: 'crop', message: `region lies outside the ${source.width}x${source.height} image` }]);
+  }
+  return { left, top, width, height };
+}
+
+function planResize(
+  spec: CanonicalSpec,
+  before: Size,
+  limits: TransformLimits,
+  background: Rgba,
+): TransformPlan['resize'] {
+  const max = limits.maxOutputDimension;
+  if (spec.width !== undefined || spec.height !== undefined) {
+    return {
+      ...(spec.width !== undefined && { width: spec.width }),
+      ...(spec.height !== undefined && { height: spec.height }),
+      fit: spec.fit,
+      position: spec.position ?? 'center',
+      withoutEnlargement: !spec.enlarge,
+      background,
+    };
+  }
+  // No size asked: keep the original, but never hand an encoder more than the output cap.
+  if (before.width > max || before.height > max) {
+    return { width: max, height: max, fit: 'inside', position: 'center', withoutEnlargement: true, background };
+  }
+  return undefined;
+}
+
+/** Renders vectors large enough that an enlarged output is drawn, not upscaled, within the pixel cap. */
+function svgDensity(spec: CanonicalSpec, before: Size, limits: TransformLimits): number {
+  // Crop coordinates are measured at the base density, so a cropped vector keeps it.
+  if (!spec.enlarge || spec.crop) return SVG_BASE_DENSITY;
+  const scale = Math.max((spec.width ?? 0) / before.width, (spec.height ?? 0) / before.height, 1);
+  const maxScale = Math.sqrt(limits.maxInputPixels / (before.width * before.height));
+  return Math.round(SVG_BASE_DENSITY * Math.max(1, Math.min(scale, maxScale)));
+}
+
+export function parseHexColour(hex: string): Rgba {
+  const byte = (i: number) => parseInt(hex.slice(i, i + 2), 16);
+  return { r: byte(0), g: byte(2), b: byte(4), alpha: hex.length === 8 ? byte(6) / 255 : 1 };
+}

@@ -3,7 +3,8 @@
  * every failure in the shared JSON shape. It never listens; `main.ts` does, and tests use
  * `inject()` or `listen({ port: 0 })`.
  */
-import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { InvalidRequestError } from '../transforms/errors.js';
 import { toErrorResponse } from './error-response.js';
 import { serveVariant, type OriginDeps, type VariantLog } from './serve-variant.js';
 
@@ -24,6 +25,8 @@ declare module 'fastify' {
   }
 }
 
+const MALFORMED_PATH = { param: 'key', message: 'malformed percent-encoding' } as const;
+
 /** Room for S3's 1024-byte keys after percent-encoding (the router's default stops at 100). */
 const MAX_PATH_LENGTH = 4096;
 
@@ -34,11 +37,15 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: MAX_PATH_LENGTH },
     return503OnClosing: true,
+    // Malformed URLs are rejected by the router before any hook; answer them in our shape too.
+    frameworkErrors: (error, request, reply) =>
+      sendError(error.code === 'FST_ERR_BAD_URL' ? new InvalidRequestError([MALFORMED_PATH], 'INVALID_KEY') : error, request, reply),
   });
+  app.setErrorHandler(sendError);
   app.decorateRequest('variantLog', null);
   app.decorateRequest('errorCode', null);
 
-  app.setErrorHandler(function sendError(thrown, request, reply) {
+  function sendError(thrown: unknown, request: FastifyRequest, reply: FastifyReply) {
     const response = toErrorResponse(thrown, options.errorCacheControl);
     request.errorCode = response.error.code;
     if (response.status >= 500) {
@@ -46,7 +53,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       request.log.error({ err: thrown, configuration }, configuration ? 'source configuration error' : 'request failed');
     }
     return reply.code(response.status).headers(response.headers).send(response.body);
-  });
+  }
+
   // GET and HEAD match the image route, so anything reaching here used another method.
   app.setNotFoundHandler(function methodNotAllowed(request, reply) {
     reply.header('allow', 'GET, HEAD');

@@ -1,0 +1,46 @@
+/**
+ * Translates what undici and Node's sockets throw into the origin's error classes, so every
+ * network source answers the same way: connect, headers and body timeouts become 504
+ * (SourceTimeoutError); resets, refused connections, DNS failures, TLS and protocol errors become
+ * 502 (SourceUnavailableError); an address refused by the address guard becomes a 502 flagged as
+ * a configuration error. Our own OriginErrors pass through, an abort requested by the caller stays
+ * an abort, and errors that look like programming mistakes are rethrown untouched so they surface
+ * as 500s instead of hiding behind a 502. The original error is always kept as `cause`.
+ */
+import { OriginError, SourceTimeoutError, SourceUnavailableError } from '../../transforms/errors.js';
+import { ADDRESS_REFUSED_CODE } from './address-guard.js';
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+/** Codes that mean our code called undici wrongly: a bug, not an outage. */
+const BUG_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_INVALID_RETURN_VALUE', 'UND_ERR_NOT_SUPPORTED']);
+
+function codeOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Returns the error to throw for `error`, raised while talking to `what` (a description without
+ * credentials, e.g. `http://images.example/base/`). When `signal` has fired, returns its reason:
+ * the caller gave up, the storage did not fail.
+ */
+export function toSourceError(error: unknown, what: string, signal?: AbortSignal): unknown {
+  if (signal?.aborted) return signal.reason ?? error;
+  if (error instanceof OriginError) return error;
+  const code = codeOf(error);
+  if (code === undefined || BUG_CODES.has(code) || code.startsWith('ERR_INVALID_ARG')) return error;
+  if (TIMEOUT_CODES.has(code)) {
+    return new SourceTimeoutError(`${what} did not answer in time (${code})`, error);
+  }
+  if (code === ADDRESS_REFUSED_CODE) {
+    return new SourceUnavailableError(`${what}: ${(error as Error).message}`, {
+      cause: error,
+      isConfigurationError: true,
+      code: 'SOURCE_ADDRESS_REFUSED',
+    });
+  }
+  // Resets, refusals, DNS, TLS, parser and content-length errors: the storage is unreachable or broken.
+  return new SourceUnavailableError(`${what} is unavailable (${code})`, { cause: error });
+}

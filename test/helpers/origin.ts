@@ -1,0 +1,86 @@
+/**
+ * Runs the real origin (config → source → fastify server) on a loopback port for tests, with a
+ * silent logger and counters around the source, so a test can prove that a 304 fetched nothing.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { loadConfig, type Config } from '../../origin/config.js';
+import { buildServer } from '../../origin/server.js';
+import { createSource } from '../../origin/sources/create-source.js';
+import type { ImageSource } from '../../origin/sources/source.js';
+import { createSpecParser } from '../../transforms/spec.js';
+
+export interface SourceCalls {
+  fetch: number;
+  stat: number;
+}
+
+export interface RunningOrigin {
+  readonly url: string;
+  readonly config: Config;
+  readonly calls: SourceCalls;
+  close(): Promise<void>;
+}
+
+function countCalls(source: ImageSource, calls: SourceCalls): ImageSource {
+  return {
+    description: source.description,
+    fetch: (key, signal) => (calls.fetch++, source.fetch(key, signal)),
+    stat: (key, signal) => (calls.stat++, source.stat(key, signal)),
+    close: () => source.close(),
+  };
+}
+
+/** `logTo` receives the origin's JSON log lines; silent when omitted. */
+export async function startOrigin(env: Record<string, string>, logTo?: { write(line: string): void }): Promise<RunningOrigin> {
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ...env });
+  const calls: SourceCalls = { fetch: 0, stat: 0 };
+  const source = countCalls(createSource(config), calls);
+  const app = buildServer({
+    deps: { source, parseSpec: createSpecParser(config.limits), limits: config.limits, cacheControl: config.responses.cacheControl },
+    errorCacheControl: config.responses.errorCacheControl,
+    logger: logTo ? pino({ level: 'info' }, logTo) : pino({ level: 'silent' }),
+    isReady: () => true,
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    config,
+    calls,
+    async close() {
+      await app.close();
+      await source.close();
+    },
+  };
+}
+
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/**
+ * A GET with the path sent byte for byte: fetch() would normalise `..` and `%2e%2e` away before
+ * they reach the server, and those are exactly what traversal tests need to send.
+ */
+export function rawGet(base: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<RawResponse> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ hostname, port, path, method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export function jsonError(response: RawResponse): { code: string; message: string; problems?: { param: string; message: string }[] } {
+  const parsed = JSON.parse(response.body.toString('utf8')) as { error: { code: string; message: string } };
+  return parsed.error;
+}

@@ -1,0 +1,71 @@
+/**
+ * Pins the variant key format. Changing a key cold-starts every cache in front of the origin, so
+ * a change here must be deliberate (and bump KEY_VERSION when meanings change).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { negotiateFormat } from '../origin/http/negotiate-format.js';
+import { matchesIfNoneMatch, isNotModified } from '../origin/http/conditional.js';
+import type { SourceKey } from '../origin/sources/source.js';
+import { variantKey } from '../origin/variant-key.js';
+import { DEFAULT_LIMITS } from '../transforms/limits.js';
+import { specFor } from './helpers/specs.js';
+
+const key = (query: string, token: 'avif' | 'webp' | 'legacy' = 'legacy') =>
+  variantKey('photos/a.jpg' as SourceKey, specFor(query, token));
+
+describe('variant keys', () => {
+  const pinned: [string, string][] = [
+    ['', 'v1:photos/a.jpg?fit=inside&enlarge=0&rot=0&anim=0&fm=auto-legacy'],
+    ['w=400&fm=webp', 'v1:photos/a.jpg?w=400&fit=inside&enlarge=0&rot=0&anim=0&fm=webp&q=80'],
+    ['w=300&h=200&fit=cover&pos=attention&fm=avif&q=60', 'v1:photos/a.jpg?w=300&h=200&fit=cover&pos=attention&enlarge=0&rot=0&anim=0&fm=avif&q=60'],
+    ['crop=10,20,300,400&rot=90&flip=hv&blur=1.50&sharpen=2&bg=F00&anim=1&fm=png&q=50', 'v1:photos/a.jpg?fit=inside&enlarge=0&crop=10,20,300,400&rot=90&flip=hv&blur=1.5&sharpen=2&bg=ff0000&anim=1&fm=png'],
+    ['w=100&h=100&fit=contain&bg=ffffff80&fm=jpg', 'v1:photos/a.jpg?w=100&h=100&fit=contain&pos=center&enlarge=0&rot=0&bg=ffffff80&anim=0&fm=jpeg&q=80'],
+  ];
+  for (const [query, expected] of pinned) {
+    test(`?${query || '(nothing)'} → ${expected}`, () => assert.equal(key(query), expected));
+  }
+
+  test('parameter order, explicit defaults and DPR spellings give one key', () => {
+    const one = key('w=100&q=80&fm=jpeg');
+    for (const q of ['q=80&w=100&fm=jpeg', 'w=100&fm=jpeg', 'w=50&dpr=2&fm=jpeg', 'w=100&fm=jpeg&fit=outside', 'w=100&fm=jpeg&pos=top&enlarge=0']) {
+      assert.equal(key(q), one, q);
+    }
+  });
+
+  test('the negotiated token is part of the key; the raw Accept header never is', () => {
+    assert.notEqual(key('w=100', 'avif'), key('w=100', 'webp'));
+    assert.match(key('w=100', 'avif'), /fm=auto-avif$/);
+  });
+
+  test('DPR and caps keep the aspect ratio', () => {
+    const spec = specFor('w=3000&h=1500&dpr=4&fit=cover');
+    assert.deepEqual([spec.width, spec.height], [DEFAULT_LIMITS.maxOutputDimension, DEFAULT_LIMITS.maxOutputDimension / 2]);
+  });
+});
+
+describe('Accept negotiation', () => {
+  test('only explicit, non-zero image/avif and image/webp count', () => {
+    assert.equal(negotiateFormat('image/avif;q=0,image/webp'), 'webp');
+    assert.equal(negotiateFormat('image/webp;q=0.5'), 'webp');
+    assert.equal(negotiateFormat('image/*'), 'legacy');
+    assert.equal(negotiateFormat(undefined), 'legacy');
+    assert.equal(negotiateFormat('IMAGE/AVIF'), 'avif');
+  });
+});
+
+describe('conditional request rules', () => {
+  test('If-None-Match uses weak comparison over a list', () => {
+    assert.ok(matchesIfNoneMatch('"a", W/"b"', '"b"'));
+    assert.ok(matchesIfNoneMatch('*', '"b"'));
+    assert.ok(!matchesIfNoneMatch('"ab"', '"b"'));
+  });
+
+  test('If-None-Match wins over If-Modified-Since', () => {
+    const lastModified = new Date('2026-01-01T00:00:00.500Z');
+    assert.ok(isNotModified({ ifModifiedSince: 'Thu, 01 Jan 2026 00:00:00 GMT' }, '"e"', lastModified));
+    assert.ok(!isNotModified({ ifNoneMatch: '"other"', ifModifiedSince: 'Thu, 01 Jan 2026 00:00:00 GMT' }, '"e"', lastModified));
+    assert.ok(!isNotModified({ ifModifiedSince: 'Wed, 31 Dec 2025 23:59:59 GMT' }, '"e"', lastModified));
+    assert.ok(!isNotModified({ ifModifiedSince: 'garbage' }, '"e"', lastModified));
+  });
+});

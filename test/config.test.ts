@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../origin/config.js';
+import { DEFAULT_LIMITS } from '../transforms/limits.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env, '/srv');
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return [...error.problems];
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  test('defaults serve ./samples on 0.0.0.0:8080', () => {
+    const config = loadConfig({}, '/srv');
+    assert.deepEqual(config.server, { host: '0.0.0.0', port: 8080, logLevel: 'info' });
+    assert.deepEqual(config.source, { kind: 'fs', root: path.resolve('/srv', 'samples') });
+    assert.deepEqual(config.limits, DEFAULT_LIMITS);
+    assert.equal(config.fetch.maxBytes, 32 * 1024 * 1024);
+    assert.ok(Object.isFrozen(config) && Object.isFrozen(config.limits));
+  });
+
+  test('an s3:// source reads endpoint, region, path style and credentials', () => {
+    const config = loadConfig({
+      ORIGIN_SOURCE: 's3://photos-bucket/users/originals/',
+      S3_ENDPOINT: 'https://oss-cn-hangzhou.aliyuncs.com/',
+      S3_REGION: 'oss-cn-hangzhou',
+      S3_FORCE_PATH_STYLE: 'false',
+      AWS_ACCESS_KEY_ID: 'AKID',
+      AWS_SECRET_ACCESS_KEY: 'SECRET',
+      AWS_SESSION_TOKEN: 'TOKEN',
+    });
+    assert.deepEqual(config.source, {
+      kind: 's3',
+      bucket: 'photos-bucket',
+      prefix: 'users/originals/',
+      endpoint: 'https://oss-cn-hangzhou.aliyuncs.com',
+      region: 'oss-cn-hangzhou',
+      forcePathStyle: false,
+      credentials: { accessKeyId: 'AKID', secretAccessKey: 'SECRET', sessionToken: 'TOKEN' },
+    });
+  });
+
+  test('s3 without credentials is anonymous, and AWS is the default endpoint', () => {
+    const config = loadConfig({ ORIGIN_SOURCE: 's3://public-images', S3_REGION: 'eu-west-1' });
+    assert.equal(config.source.kind === 's3' && config.source.endpoint, 'https://s3.eu-west-1.amazonaws.com');
+    assert.equal(config.source.kind === 's3' && config.source.credentials, undefined);
+  });
+
+  test('an http base always ends with a slash', () => {
+    const config = loadConfig({ ORIGIN_SOURCE: 'https://cdn.example.com/originals' });
+    assert.deepEqual(config.source, { kind: 'http', baseUrl: 'https://cdn.example.com/originals/', allowPrivateAddresses: false });
+  });
+
+  test('every bad variable is named, all at once', () => {
+    const problems = problemsOf({ PORT: 'eighty', ORIGIN_MAX_INPUT_PIXELS: '-5', S3_FORCE_PATH_STYLE: 'yes', ORIGIN_SOURCE_MAX_BYTES: '0' });
+    for (const name of ['PORT', 'ORIGIN_MAX_INPUT_PIXELS', 'S3_FORCE_PATH_STYLE', 'ORIGIN_SOURCE_MAX_BYTES']) {
+      assert.ok(problems.some((p) => p.startsWith(`${name}:`)), `${name} in ${problems.join(' | ')}`);
+    }
+  });
+
+  test('bad sources are refused with the variable named', () => {
+    for (const source of ['ftp://x/', 's3://Bad_Bucket', 'fs:', 'https://user:pw@example.com/', 'https://example.com/?q=1']) {
+      const problems = problemsOf({ ORIGIN_SOURCE: source });
+      assert.match(problems[0] ?? '', /^ORIGIN_SOURCE:/, source);
+    }
+    assert.match(problemsOf({ ORIGIN_SOURCE: 's3://bucket', AWS_ACCESS_KEY_ID: 'only-half' })[0] ?? '', /AWS_SECRET_ACCESS_KEY/);
+  });
+
+  test('empty variables count as unset', () => {
+    assert.equal(loadConfig({ PORT: '', ORIGIN_SOURCE: '' }, '/srv').server.port, 8080);
+  });
+});

@@ -7,11 +7,14 @@ import sharp from 'sharp';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { buildServer } from './server.js';
 import { createSource } from './sources/create-source.js';
+import type { ImageSource } from './sources/source.js';
 import { createSpecParser } from '../transforms/spec.js';
 
-function readConfig(): Config {
+/** Reads the config and builds the source; a bad setting ends the process naming the variable. */
+function configure(): { config: Config; source: ImageSource } {
   try {
-    return loadConfig(process.env);
+    const config = loadConfig(process.env);
+    return { config, source: createSource(config) };
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`image-origin: ${error.message}\n`);
@@ -21,7 +24,7 @@ function readConfig(): Config {
   }
 }
 
-const config = readConfig();
+const { config, source } = configure();
 const logger = pino({ level: config.server.logLevel });
 
 // libvips' operation cache only helps when the same image is processed twice in a row; an origin
@@ -29,7 +32,6 @@ const logger = pino({ level: config.server.logLevel });
 sharp.cache(false);
 if (config.sharpConcurrency > 0) sharp.concurrency(config.sharpConcurrency);
 
-const source = createSource(config);
 let ready = false;
 const app = buildServer({
   deps: { source, parseSpec: createSpecParser(config.limits), limits: config.limits, cacheControl: config.responses.cacheControl },

@@ -8,7 +8,7 @@
  */
 import { isIP } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
-import type { FetchConfig, SourceConfig } from '../config.js';
+import { ConfigError, type FetchConfig, type SourceConfig } from '../config.js';
 import { NotFoundError, SourceUnavailableError } from '../../transforms/errors.js';
 import type { ImageSource, SourceKey, SourceObject, SourceStat } from './source.js';
 import { guardedLookup, isPublicAddress } from './address-guard.js';
@@ -63,7 +63,7 @@ export function createHttpSource(config: HttpSourceConfig, fetch: FetchConfig): 
   // Node never calls `lookup` for IP literals, so a literal base is checked once, here.
   const host = base.hostname.replace(/^\[(.*)\]$/, '$1');
   if (isIP(host) !== 0 && !config.allowPrivateAddresses && !isPublicAddress(host)) {
-    throw new Error(`ORIGIN_SOURCE: ${host} is not a public address; set ORIGIN_HTTP_ALLOW_PRIVATE=true to use it`);
+    throw new ConfigError([`ORIGIN_SOURCE: ${host} is not a public address; set ORIGIN_HTTP_ALLOW_PRIVATE=true to use it`]);
   }
 
   const agent = new Agent({

@@ -46,6 +46,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.decorateRequest('errorCode', null);
 
   function sendError(thrown: unknown, request: FastifyRequest, reply: FastifyReply) {
+    // The client hung up and the work was aborted: nobody to answer, nothing to report.
+    if (reply.raw.destroyed) return reply;
     const response = toErrorResponse(thrown, options.errorCacheControl);
     request.errorCode = response.error.code;
     if (response.status >= 500) {
@@ -61,18 +63,19 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     throw Object.assign(new Error(`no route for ${request.method}`), { statusCode: 405, code: 'METHOD_NOT_ALLOWED' });
   });
 
-  app.addHook('onResponse', async function logRequest(request, reply) {
-    // A response cut short by the client never reaches the client; log it as nginx does (499).
-    const status = reply.raw.writableFinished ? reply.statusCode : 499;
+  function logRequest(request: FastifyRequest, status: number, elapsedMs?: number) {
     request.log.info({
       method: request.method,
       path: request.url.split('?')[0],
       status,
-      ms: Math.round(reply.elapsedTime * 10) / 10,
+      ...(elapsedMs !== undefined && { ms: Math.round(elapsedMs * 10) / 10 }),
       ...request.variantLog,
       ...(request.errorCode && { error: request.errorCode }),
     });
-  });
+  }
+  app.addHook('onResponse', async (request, reply) => logRequest(request, reply.statusCode, reply.elapsedTime));
+  // A client that hangs up first never gets a response; log it as nginx does (499).
+  app.addHook('onRequestAbort', async (request) => logRequest(request, 499));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) =>

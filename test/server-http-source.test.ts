@@ -12,6 +12,9 @@ import { CORPUS } from './helpers/paths.js';
 
 let storage: LoopbackServer;
 let origin: RunningOrigin;
+const logLines: string[] = [];
+let stalledRequestClosed: () => void;
+const stalledRequestWasClosed = new Promise<void>((resolve) => (stalledRequestClosed = resolve));
 
 before(async () => {
   const photo = await readFile(path.join(CORPUS, 'photos/evening-glow-baseline.jpg'));
@@ -19,13 +22,18 @@ before(async () => {
     if (req.url === '/base/photo.jpg') {
       res.writeHead(200, { 'content-type': 'image/jpeg', etag: '"v1"', 'content-length': photo.length });
       res.end(req.method === 'HEAD' ? undefined : photo);
+    } else if (req.url === '/base/stall.jpg') {
+      req.socket.once('close', () => stalledRequestClosed()); // never answered: only the origin can end it
     } else if (req.url === '/base/elsewhere.jpg') {
       res.writeHead(302, { location: 'http://127.0.0.2:1/steal.jpg' }).end();
     } else {
       res.writeHead(404).end();
     }
   });
-  origin = await startOrigin({ ORIGIN_SOURCE: `${storage.origin}/base/`, ORIGIN_HTTP_ALLOW_PRIVATE: 'true' });
+  origin = await startOrigin(
+    { ORIGIN_SOURCE: `${storage.origin}/base/`, ORIGIN_HTTP_ALLOW_PRIVATE: 'true' },
+    { write: (line) => void logLines.push(line) },
+  );
 });
 after(async () => {
   await origin.close();
@@ -64,5 +72,20 @@ describe('origin with an http(s):// source', () => {
     } finally {
       await guarded.close();
     }
+  });
+
+  test('a client that hangs up aborts the storage request and is logged as 499, not as an error', async () => {
+    const firstLine = logLines.length;
+    const client = new AbortController();
+    const pending = fetch(`${origin.url}/stall.jpg?w=10`, { signal: client.signal }).catch((e: Error) => e.name);
+    while (!storage.requests.some((r) => r.url === '/base/stall.jpg')) await new Promise((r) => setTimeout(r, 20));
+    client.abort();
+    assert.equal(await pending, 'AbortError');
+    await stalledRequestWasClosed;
+    const linesOfThisRequest = () =>
+      logLines.slice(firstLine).map((l) => JSON.parse(l) as { path?: string; status?: number; level: number });
+    while (!linesOfThisRequest().some((l) => l.path === '/stall.jpg')) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 50)); // room for a wrongly logged error to show up
+    assert.deepEqual(linesOfThisRequest().map((l) => [l.status, l.level]), [[499, 30]]);
   });
 });

@@ -63,7 +63,11 @@ describe('origin with an s3:// source', () => {
   });
 
   test('an unknown access key is a 502 with no-store, never a 200 or a 404', async () => {
-    const wrong = await startOrigin({ ...s3.env('media'), AWS_ACCESS_KEY_ID: 'NOT-A-KEY', AWS_SECRET_ACCESS_KEY: 'very-secret-value' });
+    const logLines: string[] = [];
+    const wrong = await startOrigin(
+      { ...s3.env('media'), AWS_ACCESS_KEY_ID: 'NOT-A-KEY', AWS_SECRET_ACCESS_KEY: 'very-secret-value' },
+      { write: (line) => void logLines.push(line) },
+    );
     try {
       for (const headers of [{}, { 'if-none-match': '"x"' }] as Record<string, string>[]) {
         const r = await rawGet(wrong.url, `${encodedKey}?w=100`, headers);
@@ -71,6 +75,10 @@ describe('origin with an s3:// source', () => {
         assert.equal(r.headers['cache-control'], 'no-store');
         assert.doesNotMatch(r.body.toString(), /very-secret-value|NOT-A-KEY|127\.0\.0\.1/);
       }
+      const errors = logLines.filter((l) => l.includes('"level":50'));
+      assert.equal(errors.length, 2);
+      assert.ok(errors.every((l) => l.includes('source configuration error') && l.includes('InvalidAccessKeyId')));
+      assert.doesNotMatch(logLines.join('\n'), /very-secret-value/, 'the secret never reaches the log');
     } finally {
       await wrong.close();
     }

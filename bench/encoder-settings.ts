@@ -23,12 +23,12 @@
  * A row marked `*` is the setting transforms/formats.ts uses today (it is added if no candidate
  * matches it).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp, { type AnimationOptions, type Sharp } from 'sharp';
 import { encoderOptions, type EncoderOptions } from '../transforms/formats.js';
+import { CORPUS } from '../test/helpers/paths.js';
 import type { OutputFormat } from '../transforms/spec.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -177,18 +177,7 @@ function parseArgs(argv: readonly string[]): Args {
 // ---------------------------------------------------------------------------------------------
 // Paths
 
-function findProjectRoot(start: string): string {
-  let dir = start;
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
-
-const PROJECT_ROOT = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
-const CORPUS = path.resolve(PROJECT_ROOT, '..', 'shared', 'corpus');
+// The corpus beside the project, found the same way the tests find it.
 
 // ---------------------------------------------------------------------------------------------
 // Pipeline, timing, statistics

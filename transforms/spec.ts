@@ -100,7 +100,7 @@ function createParamSchemas(limits: TransformLimits) {
       .string()
       .regex(/^\d{1,6},\d{1,6},\d{1,6},\d{1,6}$/, 'must be x,y,w,h in whole pixels')
       .transform((v) => v.split(',').map(Number) as [number, number, number, number])
-      .refine(([x, y, w, h]) => w >= 1 && h >= 1, 'w and h must be at least 1')
+      .refine(([, , w, h]) => w >= 1 && h >= 1, 'w and h must be at least 1')
       .refine((c) => c.every((n) => n <= MAX_CROP_COORDINATE), `values must be at most ${MAX_CROP_COORDINATE}`)
       .transform(([x, y, width, height]): CropRegion => ({ x, y, width, height })),
     anim: flag,

@@ -3,6 +3,7 @@
  * frozen, typed object. Nothing else in the project reads `process.env`. A wrong value stops
  * start-up with a message naming every offending variable (README: "Configuration").
  */
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
@@ -34,14 +35,54 @@ export interface FetchConfig {
   readonly maxConnections: number;
 }
 
+/** How much work one process takes on before it degrades and then sheds (README: "Running at peak"). */
+export interface LoadConfig {
+  /** Transforms running at once. */
+  readonly transformConcurrency: number;
+  /** Transforms waiting for a slot; one more is answered 503 at once. */
+  readonly transformQueue: number;
+  /** Longest a transform may wait for a slot (and predicted wait above which 503 comes at once). */
+  readonly transformWaitMs: number;
+  /** Queue depth from which new variants are made the cheap way (WebP for AVIF, lower effort). */
+  readonly degradeQueueDepth: number;
+  /** Source fetches in flight at once, and waiting. */
+  readonly fetchConcurrency: number;
+  readonly fetchQueue: number;
+  /** Overall budget of one request, in milliseconds. */
+  readonly requestDeadlineMs: number;
+}
+
+export interface CacheConfig {
+  /** Byte budget of the originals tier (0 turns it off). */
+  readonly originalsBytes: number;
+  /** Byte budget of the variants tier (0 turns it off). */
+  readonly variantsBytes: number;
+  /** Largest share of a tier one entry may take; bigger entries are served but not kept. */
+  readonly maxEntryShare: number;
+  /** How long an entry is used without asking the source again, in seconds. */
+  readonly ttlSeconds: number;
+}
+
 export interface Config {
-  readonly server: { readonly host: string; readonly port: number; readonly logLevel: string };
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    readonly logLevel: string;
+    /** Serve /metrics on this port only (not on the main port) when set. */
+    readonly metricsPort?: number;
+    /** Time in-flight requests get to finish after SIGTERM. */
+    readonly shutdownGraceMs: number;
+  };
   readonly source: SourceConfig;
   readonly fetch: FetchConfig;
   readonly limits: TransformLimits;
+  readonly load: LoadConfig;
+  readonly cache: CacheConfig;
   readonly responses: {
     /** Cache-Control of successful image responses. */
     readonly cacheControl: string;
+    /** Cache-Control of responses made the cheap way under pressure: short, so the CDN comes back. */
+    readonly degradedCacheControl: string;
     /** Cache-Control of 4xx answers: short, so a CDN absorbs floods of bad URLs. */
     readonly errorCacheControl: string;
   };
@@ -50,6 +91,8 @@ export interface Config {
 }
 
 const MiB = 1024 * 1024;
+/** CPU cores this process may use (respects cgroup CPU limits in containers). */
+const CORES = os.availableParallelism();
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -79,6 +122,20 @@ const envSchema = z.object({
   ORIGIN_MAX_OUTPUT_BYTES: int(1, 1024 * MiB).default(DEFAULT_LIMITS.maxOutputBytes),
   ORIGIN_TRANSFORM_TIMEOUT_SECONDS: int(1, 3_600).default(DEFAULT_LIMITS.timeoutSeconds),
   ORIGIN_ALLOW_SVG: bool.default(DEFAULT_LIMITS.allowSvg),
+  ORIGIN_TRANSFORM_CONCURRENCY: int(1, 1024).default(CORES),
+  ORIGIN_TRANSFORM_QUEUE: int(0, 100_000).default(Math.max(16, 8 * CORES)),
+  ORIGIN_TRANSFORM_WAIT_MS: int(1, 600_000).default(3_000),
+  ORIGIN_DEGRADE_QUEUE_DEPTH: int(0, 100_000).optional(),
+  ORIGIN_FETCH_CONCURRENCY: int(1, 10_000).default(64),
+  ORIGIN_FETCH_QUEUE: int(0, 100_000).default(1_024),
+  ORIGIN_REQUEST_DEADLINE_MS: int(1, 3_600_000).default(30_000),
+  ORIGIN_ORIGINALS_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(128 * MiB),
+  ORIGIN_VARIANTS_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(128 * MiB),
+  ORIGIN_CACHE_MAX_ENTRY_SHARE: z.coerce.number().gt(0).max(1).default(0.1),
+  ORIGIN_CACHE_TTL_SECONDS: int(0, 31_536_000).default(300),
+  ORIGIN_METRICS_PORT: int(1, 65535).optional(),
+  ORIGIN_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(20_000),
+  ORIGIN_DEGRADED_CACHE_CONTROL: z.string().min(1).default('public, max-age=60'),
   ORIGIN_CACHE_CONTROL: z.string().min(1).default('public, max-age=31536000, stale-while-revalidate=86400, stale-if-error=604800'),
   ORIGIN_ERROR_CACHE_CONTROL: z.string().min(1).default('public, max-age=60'),
   ORIGIN_SHARP_CONCURRENCY: int(0, 1024).default(0),
@@ -107,7 +164,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   const e = parsed.data;
   const source = parseSource(e, cwd);
   return deepFreeze({
-    server: { host: e.HOST, port: e.PORT, logLevel: e.LOG_LEVEL },
+    server: {
+      host: e.HOST,
+      port: e.PORT,
+      logLevel: e.LOG_LEVEL,
+      ...(e.ORIGIN_METRICS_PORT !== undefined && { metricsPort: e.ORIGIN_METRICS_PORT }),
+      shutdownGraceMs: e.ORIGIN_SHUTDOWN_GRACE_MS,
+    },
     source,
     fetch: {
       maxBytes: e.ORIGIN_SOURCE_MAX_BYTES,
@@ -125,7 +188,27 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       timeoutSeconds: e.ORIGIN_TRANSFORM_TIMEOUT_SECONDS,
       allowSvg: e.ORIGIN_ALLOW_SVG,
     },
-    responses: { cacheControl: e.ORIGIN_CACHE_CONTROL, errorCacheControl: e.ORIGIN_ERROR_CACHE_CONTROL },
+    load: {
+      transformConcurrency: e.ORIGIN_TRANSFORM_CONCURRENCY,
+      transformQueue: e.ORIGIN_TRANSFORM_QUEUE,
+      transformWaitMs: e.ORIGIN_TRANSFORM_WAIT_MS,
+      // Degrade once a quarter of the queue is taken: early enough that the queue rarely fills.
+      degradeQueueDepth: e.ORIGIN_DEGRADE_QUEUE_DEPTH ?? Math.ceil(e.ORIGIN_TRANSFORM_QUEUE / 4),
+      fetchConcurrency: e.ORIGIN_FETCH_CONCURRENCY,
+      fetchQueue: e.ORIGIN_FETCH_QUEUE,
+      requestDeadlineMs: e.ORIGIN_REQUEST_DEADLINE_MS,
+    },
+    cache: {
+      originalsBytes: e.ORIGIN_ORIGINALS_CACHE_BYTES,
+      variantsBytes: e.ORIGIN_VARIANTS_CACHE_BYTES,
+      maxEntryShare: e.ORIGIN_CACHE_MAX_ENTRY_SHARE,
+      ttlSeconds: e.ORIGIN_CACHE_TTL_SECONDS,
+    },
+    responses: {
+      cacheControl: e.ORIGIN_CACHE_CONTROL,
+      degradedCacheControl: e.ORIGIN_DEGRADED_CACHE_CONTROL,
+      errorCacheControl: e.ORIGIN_ERROR_CACHE_CONTROL,
+    },
     sharpConcurrency: e.ORIGIN_SHARP_CONCURRENCY,
   });
 }

@@ -3,7 +3,7 @@
  * cacheable for a short while (a CDN then absorbs floods of bad URLs); server and storage errors
  * are `no-store`, so a passing outage is never kept.
  */
-import { InternalError, OriginError } from '../transforms/errors.js';
+import { InternalError, OriginError, OverloadedError } from '../transforms/errors.js';
 
 export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly problems?: readonly { param: string; message: string }[] };
@@ -20,6 +20,7 @@ export interface ErrorResponse {
 /** Public wording for 5xx: storage endpoints and internals stay in the logs. */
 const SERVER_MESSAGES: Readonly<Record<number, string>> = {
   500: 'internal error',
+  503: 'the origin is busy: retry shortly',
   502: 'the image storage failed to answer correctly',
   504: 'the image storage did not answer in time',
 };
@@ -39,6 +40,7 @@ export function toErrorResponse(thrown: unknown, errorCacheControl: string): Err
     headers: {
       'cache-control': isClientError ? errorCacheControl : 'no-store',
       'x-content-type-options': 'nosniff',
+      ...(error instanceof OverloadedError && { 'retry-after': String(error.retryAfterSeconds) }),
     },
     body: {
       error: {

@@ -1,14 +1,17 @@
 /**
  * Process entry: load the config (exit 1 naming the bad variables), set sharp's global knobs
- * once, build the source and the server, listen, and close cleanly on SIGTERM/SIGINT.
+ * once, build the origin, listen, and shut down gracefully on SIGTERM/SIGINT: `/readyz` turns
+ * 503, no new connections are accepted, in-flight requests finish within the grace period, and
+ * the process exits 0.
  */
+import fastify from 'fastify';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { buildServer } from './server.js';
+import { createOrigin } from './create-origin.js';
+import { metricsRoute } from './server.js';
 import { createSource } from './sources/create-source.js';
 import type { ImageSource } from './sources/source.js';
-import { createSpecParser } from '../transforms/spec.js';
 
 /** Reads the config and builds the source; a bad setting ends the process naming the variable. */
 function configure(): { config: Config; source: ImageSource } {
@@ -32,26 +35,37 @@ const logger = pino({ level: config.server.logLevel });
 sharp.cache(false);
 if (config.sharpConcurrency > 0) sharp.concurrency(config.sharpConcurrency);
 
-let ready = false;
-const app = buildServer({
-  deps: { source, parseSpec: createSpecParser(config.limits), limits: config.limits, cacheControl: config.responses.cacheControl },
-  errorCacheControl: config.responses.errorCacheControl,
-  logger,
-  isReady: () => ready,
-});
+const origin = createOrigin(config, source, logger);
+await origin.app.listen({ host: config.server.host, port: config.server.port });
 
-await app.listen({ host: config.server.host, port: config.server.port });
+// A separate port keeps /metrics off the address the CDN reaches.
+const metricsApp = config.server.metricsPort === undefined ? undefined : fastify({ loggerInstance: logger.child({ server: 'metrics' }) });
+if (metricsApp && config.server.metricsPort !== undefined) {
+  metricsApp.get('/metrics', metricsRoute(origin.metrics));
+  await metricsApp.listen({ host: config.server.host, port: config.server.metricsPort });
+}
+
 // One tiny encode loads libvips' codecs now rather than on the first user's request.
 await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } }).webp().toBuffer();
-ready = true;
+origin.setReady(true);
 logger.info({ source: source.description, sharp: sharp.versions.sharp, vips: sharp.versions.vips }, 'image-origin ready');
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, async () => {
-    ready = false;
-    logger.info({ signal }, 'shutting down');
-    await app.close();
-    await source.close();
+let stopping = false;
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  origin.setReady(false);
+  logger.info({ signal, graceMs: config.server.shutdownGraceMs }, 'shutting down: finishing in-flight requests');
+  // Past the grace period the platform would kill us anyway; leave with what is done.
+  setTimeout(() => {
+    logger.warn('grace period over, exiting with requests still in flight');
     process.exit(0);
-  });
+  }, config.server.shutdownGraceMs).unref();
+  await origin.app.close(); // stops accepting, answers 503 to new requests, waits for in-flight ones
+  await metricsApp?.close();
+  await source.close();
+  logger.info('shut down cleanly');
+  process.exit(0);
 }
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);

@@ -4,8 +4,9 @@
  * `inject()` or `listen({ port: 0 })`.
  */
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { InvalidRequestError } from '../transforms/errors.js';
+import { InvalidRequestError, OverloadedError } from '../transforms/errors.js';
 import { toErrorResponse } from './error-response.js';
+import type { Metrics } from './metrics.js';
 import { serveVariant, type OriginDeps, type VariantLog } from './serve-variant.js';
 
 export interface ServerOptions {
@@ -16,6 +17,10 @@ export interface ServerOptions {
   readonly logger: FastifyBaseLogger;
   /** `/readyz` answers 200 only while this returns true. */
   readonly isReady: () => boolean;
+  /** Overall budget of one image request; past it the answer is 503. */
+  readonly requestDeadlineMs: number;
+  /** Serve `/metrics` on this server (false when it has a port of its own). */
+  readonly serveMetrics: boolean;
 }
 
 declare module 'fastify' {
@@ -50,6 +55,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     if (reply.raw.destroyed) return reply;
     const response = toErrorResponse(thrown, options.errorCacheControl);
     request.errorCode = response.error.code;
+    if (response.error instanceof OverloadedError) options.deps.metrics.shed.inc();
     if (response.status >= 500) {
       const configuration = 'isConfigurationError' in response.error && response.error.isConfigurationError;
       request.log.error({ err: thrown, configuration }, configuration ? 'source configuration error' : 'request failed');
@@ -73,24 +79,34 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       ...(request.errorCode && { error: request.errorCode }),
     });
   }
-  app.addHook('onResponse', async (request, reply) => logRequest(request, reply.statusCode, reply.elapsedTime));
+  const { metrics } = options.deps;
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requests.inc({ status: reply.statusCode });
+    metrics.requestDuration.observe(reply.elapsedTime / 1000);
+    logRequest(request, reply.statusCode, reply.elapsedTime);
+  });
   // A client that hangs up first never gets a response; log it as nginx does (499).
-  app.addHook('onRequestAbort', async (request) => logRequest(request, 499));
+  app.addHook('onRequestAbort', async (request) => {
+    metrics.requests.inc({ status: 499 });
+    logRequest(request, 499);
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) =>
     options.isReady() ? { status: 'ready' } : reply.code(503).header('cache-control', 'no-store').send({ status: 'starting' }),
   );
 
+  if (options.serveMetrics) app.get('/metrics', metricsRoute(metrics));
+
   app.get('/*', async function serveImage(request, reply) {
-    const aborted = abortOnClientClose(reply);
+    const signal = requestSignal(reply, options.requestDeadlineMs);
     const [path = '', query = ''] = splitUrl(request.url);
     const response = await serveVariant(options.deps, {
       path,
       query: new URLSearchParams(query),
       accept: request.headers.accept,
       conditions: { ifNoneMatch: request.headers['if-none-match'], ifModifiedSince: request.headers['if-modified-since'] },
-      signal: aborted,
+      signal,
     });
     request.variantLog = response.log;
     return reply.code(response.status).headers(response.headers).send(response.body);
@@ -104,11 +120,24 @@ function splitUrl(url: string): [string, string] {
   return at === -1 ? [url, ''] : [url.slice(0, at), url.slice(at + 1)];
 }
 
-/** Aborts source work when the client hangs up before the response is written. */
-function abortOnClientClose(reply: FastifyReply): AbortSignal {
+/**
+ * Aborts the request's work when the client hangs up before the response is written, or when the
+ * deadline passes (then with an OverloadedError, which the client gets as a 503).
+ */
+function requestSignal(reply: FastifyReply, deadlineMs: number): AbortSignal {
   const controller = new AbortController();
+  const deadline = setTimeout(() => controller.abort(new OverloadedError('request deadline exceeded')), deadlineMs);
   reply.raw.once('close', () => {
+    clearTimeout(deadline);
     if (!reply.raw.writableFinished) controller.abort();
   });
   return controller.signal;
+}
+
+/** Prometheus text format; never shed, never cached. */
+export function metricsRoute(metrics: Metrics) {
+  return async function serveMetrics(_request: FastifyRequest, reply: FastifyReply) {
+    const body = await metrics.registry.metrics();
+    return reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store').send(body);
+  };
 }

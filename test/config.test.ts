@@ -17,7 +17,7 @@ function problemsOf(env: Record<string, string>): string[] {
 describe('loadConfig', () => {
   test('defaults serve ./samples on 0.0.0.0:8080', () => {
     const config = loadConfig({}, '/srv');
-    assert.deepEqual(config.server, { host: '0.0.0.0', port: 8080, logLevel: 'info' });
+    assert.deepEqual(config.server, { host: '0.0.0.0', port: 8080, logLevel: 'info', shutdownGraceMs: 20_000 });
     assert.deepEqual(config.source, { kind: 'fs', root: path.resolve('/srv', 'samples') });
     assert.deepEqual(config.limits, DEFAULT_LIMITS);
     assert.equal(config.fetch.maxBytes, 32 * 1024 * 1024);

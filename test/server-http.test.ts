@@ -35,7 +35,11 @@ before(async () => {
   await symlink(path.join(base, 'secret.txt'), path.join(root, 'link-to-secret.jpg'));
   await symlink(path.join(base, 'outside.jpg'), path.join(root, 'link-to-outside.jpg'));
   await symlink('photo.jpg', path.join(root, 'link-inside.jpg'));
-  origin = await startOrigin({ ORIGIN_SOURCE: `fs:${root}`, ORIGIN_SOURCE_MAX_BYTES: String(1_000_000) }, { write: (l) => void logLines.push(l) });
+  // In-memory tiers off: every request here takes the full path (the tiers have their own tests).
+  origin = await startOrigin(
+    { ORIGIN_SOURCE: `fs:${root}`, ORIGIN_SOURCE_MAX_BYTES: String(1_000_000), ORIGIN_ORIGINALS_CACHE_BYTES: '0', ORIGIN_VARIANTS_CACHE_BYTES: '0' },
+    { write: (l) => void logLines.push(l) },
+  );
 });
 after(() => origin.close());
 

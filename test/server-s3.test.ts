@@ -19,7 +19,8 @@ const KEY = 'users/42/my photo+1 été.jpg';
 before(async () => {
   const photo = await readFile(path.join(CORPUS, 'photos/evening-glow-baseline.jpg'));
   s3 = await startS3rver({ objects: { [`media/${KEY}`]: photo, 'outside-prefix.jpg': photo } });
-  origin = await startOrigin(s3.env('media'));
+  // In-memory tiers off, so a replaced object shows at once (the tiers keep it for their TTL).
+  origin = await startOrigin({ ...s3.env('media'), ORIGIN_ORIGINALS_CACHE_BYTES: '0', ORIGIN_VARIANTS_CACHE_BYTES: '0' });
 });
 after(async () => {
   await origin.close();

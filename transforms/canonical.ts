@@ -29,6 +29,8 @@ export interface CanonicalSpec {
   readonly background?: string;
   readonly crop?: CropRegion;
   readonly animated: boolean;
+  /** Made the cheap way under load (see `economizeSpec`); a separate variant with its own key. */
+  readonly economy?: true;
 }
 
 /** Bump when the meaning of a canonical spec changes, so stale variants are never reused. */
@@ -57,6 +59,14 @@ export function canonicalizeSpec(spec: TransformSpec, token: FormatToken, limits
     ...(spec.crop && { crop: spec.crop }),
     animated: spec.animated,
   };
+}
+
+/**
+ * The cheaper variant served under pressure: a negotiated AVIF becomes WebP (AVIF costs several
+ * times more CPU), and every encoder uses its economy setting. Explicit formats are kept.
+ */
+export function economizeSpec(spec: CanonicalSpec): CanonicalSpec {
+  return { ...spec, format: spec.format === 'auto-avif' ? 'auto-webp' : spec.format, economy: true };
 }
 
 /**
@@ -90,6 +100,7 @@ export function serializeCanonical(spec: CanonicalSpec): string {
     ['anim', spec.animated ? 1 : 0],
     ['fm', spec.format],
     ['q', spec.quality],
+    ['eco', spec.economy && 1],
   ];
   return fields
     .filter((f): f is [string, string | number] => f[1] !== undefined)

@@ -11,6 +11,7 @@
  * | UnsupportedFormatError   | 415    | source is not a format we decode (HEIC, JPEG XL, BMP, text…) |
  * | UnprocessableImageError  | 422    | corrupt/truncated image, pixel or frame limits, output limit |
  * | SourceUnavailableError   | 502    | storage 5xx, resets, credential or bucket misconfiguration   |
+ * | OverloadedError          | 503    | transform queue full or its wait budget spent (Retry-After)  |
  * | SourceTimeoutError       | 504    | storage too slow (connect, headers or body)                  |
  * | InternalError            | 500    | a bug: never caused by client input                          |
  */
@@ -95,5 +96,16 @@ export class InternalError extends OriginError {
   readonly status = 500;
   constructor(message: string, cause?: unknown) {
     super('INTERNAL', message, { cause });
+  }
+}
+
+/** Too much work already: answered in milliseconds, before the source is touched, with Retry-After. */
+export class OverloadedError extends OriginError {
+  readonly status = 503;
+  /** Seconds a client (or CDN) should wait before retrying. */
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds = 1) {
+    super('OVERLOADED', message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }

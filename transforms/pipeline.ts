@@ -94,7 +94,7 @@ function buildPipeline(input: Buffer, plan: TransformPlan, limits: TransformLimi
   if (plan.blur !== undefined) image = image.blur(plan.blur);
   if (plan.sharpen !== undefined) image = image.sharpen({ sigma: plan.sharpen });
   if (plan.flatten) image = image.flatten({ background: plan.flatten });
-  const encoder = encoderOptions(plan.output.format, plan.output.quality);
+  const encoder = encoderOptions(plan.output.format, plan.output.quality, plan.output.economy);
   return image.toFormat(encoder.format, encoder.options);
 }
 

@@ -64,7 +64,7 @@ export interface TransformPlan {
   readonly sharpen?: number;
   /** Set when the output cannot hold alpha but the image has some. */
   readonly flatten?: Rgba;
-  readonly output: { readonly format: OutputFormat; readonly quality?: number };
+  readonly output: { readonly format: OutputFormat; readonly quality?: number; readonly economy: boolean };
 }
 
 interface Size {
@@ -120,7 +120,11 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
     ...(spec.blur !== undefined && { blur: spec.blur }),
     ...(spec.sharpen !== undefined && { sharpen: spec.sharpen }),
     ...(flatten && { flatten }),
-    output: { format, ...(DEFAULT_QUALITY[format] !== undefined && quality !== undefined && { quality }) },
+    output: {
+      format,
+      ...(DEFAULT_QUALITY[format] !== undefined && quality !== undefined && { quality }),
+      economy: spec.economy === true,
+    },
   };
 }
 

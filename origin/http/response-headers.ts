@@ -6,9 +6,11 @@ import { MIME_TYPES } from '../../transforms/formats.js';
 import type { OutputFormat } from '../../transforms/spec.js';
 
 export interface Timings {
-  /** Source fetch or stat, in milliseconds. */
+  /** Source fetch, in milliseconds. */
   readonly sourceMs?: number;
   readonly transformMs?: number;
+  /** Served from the in-memory variant tier. */
+  readonly cache?: 'hit';
 }
 
 export interface ResponseHeaderInput {
@@ -23,13 +25,14 @@ export interface ResponseHeaderInput {
 export type HeaderMap = Record<string, string>;
 
 export function notModifiedHeaders(input: ResponseHeaderInput): HeaderMap {
+  const timing = serverTiming(input.timings);
   return {
     'cache-control': input.cacheControl,
     etag: input.etag,
     ...(input.negotiated && { vary: 'Accept' }),
     ...(input.lastModified && { 'last-modified': input.lastModified.toUTCString() }),
     'x-content-type-options': 'nosniff',
-    'server-timing': serverTiming(input.timings),
+    ...(timing !== '' && { 'server-timing': timing }),
   };
 }
 
@@ -41,8 +44,9 @@ export function imageHeaders(input: ResponseHeaderInput & { format: OutputFormat
   };
 }
 
-function serverTiming({ sourceMs, transformMs }: Timings): string {
+function serverTiming({ sourceMs, transformMs, cache }: Timings): string {
   return [
+    cache && `cache;desc=${cache}`,
     sourceMs !== undefined && `source;dur=${sourceMs.toFixed(1)}`,
     transformMs !== undefined && `transform;dur=${transformMs.toFixed(1)}`,
   ]

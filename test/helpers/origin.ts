@@ -6,10 +6,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../origin/config.js';
-import { buildServer } from '../../origin/server.js';
+import { createOrigin, type Origin } from '../../origin/create-origin.js';
 import { createSource } from '../../origin/sources/create-source.js';
 import type { ImageSource } from '../../origin/sources/source.js';
-import { createSpecParser } from '../../transforms/spec.js';
 
 export interface SourceCalls {
   fetch: number;
@@ -20,6 +19,9 @@ export interface RunningOrigin {
   readonly url: string;
   readonly config: Config;
   readonly calls: SourceCalls;
+  readonly origin: Origin;
+  /** The Prometheus text of this origin's /metrics. */
+  metrics(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -37,23 +39,36 @@ export async function startOrigin(env: Record<string, string>, logTo?: { write(l
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ...env });
   const calls: SourceCalls = { fetch: 0, stat: 0 };
   const source = countCalls(createSource(config), calls);
-  const app = buildServer({
-    deps: { source, parseSpec: createSpecParser(config.limits), limits: config.limits, cacheControl: config.responses.cacheControl },
-    errorCacheControl: config.responses.errorCacheControl,
-    logger: logTo ? pino({ level: 'info' }, logTo) : pino({ level: 'silent' }),
-    isReady: () => true,
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as AddressInfo;
+  const logger = logTo ? pino({ level: 'info' }, logTo) : pino({ level: 'silent' });
+  const origin = createOrigin(config, source, logger);
+  origin.setReady(true);
+  await origin.app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = origin.app.server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     config,
     calls,
+    origin,
+    metrics: () => origin.metrics.registry.metrics(),
     async close() {
-      await app.close();
+      await origin.app.close();
       await source.close();
     },
   };
+}
+
+/** The value of one sample in Prometheus text, e.g. `metricValue(text, 'image_origin_transforms_total{format="webp"}')`; 0 when absent. */
+export function metricValue(text: string, sample: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+}
+
+/** Sum of every sample of a metric, whatever its labels. */
+export function metricSum(text: string, name: string): number {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
 export interface RawResponse {

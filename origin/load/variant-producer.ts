@@ -1,0 +1,152 @@
+/**
+ * Makes variants under load: the two in-memory tiers (originals, variants), coalescing of
+ * concurrent fetches and transforms, and the bounded queues in front of both. One source fetch
+ * serves every variant of a hot original; one transform serves every request for a hot variant.
+ * New work is refused (503) before the source is touched when the transform queue cannot take it.
+ */
+import { LRUCache } from 'lru-cache';
+import { performance } from 'node:perf_hooks';
+import type { CanonicalSpec } from '../../transforms/canonical.js';
+import { NotFoundError, SourceTimeoutError, SourceTooLargeError } from '../../transforms/errors.js';
+import type { TransformLimits } from '../../transforms/limits.js';
+import { runPipeline } from '../../transforms/pipeline.js';
+import type { OutputFormat } from '../../transforms/spec.js';
+import { createMemoryTier } from '../cache/memory-tier.js';
+import type { CacheConfig, LoadConfig } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import type { ImageSource, SourceKey, SourceObject } from '../sources/source.js';
+import { etagFor, type VariantKey } from '../variant-key.js';
+import { createSharedWork } from './shared-work.js';
+import { createWorkQueue } from './work-queue.js';
+
+/** A produced variant: what every waiter and every later cache hit answers with. */
+export interface Variant {
+  readonly data: Buffer;
+  readonly format: OutputFormat;
+  readonly etag: string;
+  readonly lastModified?: Date | undefined;
+  /** How long the producing request spent on the source and on the transform, in ms. */
+  readonly sourceMs: number;
+  readonly transformMs: number;
+  readonly bytesIn: number;
+}
+
+export interface ProducerDeps {
+  readonly source: ImageSource;
+  readonly limits: TransformLimits;
+  readonly load: LoadConfig;
+  readonly cache: CacheConfig;
+  readonly metrics: Metrics;
+}
+
+export interface VariantProducer {
+  /** A kept variant, or undefined (counted as a hit or miss of the variant tier). */
+  lookup(variant: VariantKey): Variant | undefined;
+  /** True while the transform queue is deep enough that new variants should be made the cheap way. */
+  shouldDegrade(): boolean;
+  /** Joins or starts the work for `variant`; rejects with OverloadedError (503) when it cannot be taken. */
+  produce(key: SourceKey, variant: VariantKey, spec: CanonicalSpec, signal: AbortSignal): Promise<Variant>;
+  readonly transformsQueued: number;
+  readonly transformsRunning: number;
+}
+
+/** How many recent variant keys are remembered to tell new variants from re-made ones. */
+const RECENT_VARIANT_KEYS = 50_000;
+
+export function createVariantProducer(deps: ProducerDeps): VariantProducer {
+  const { source, limits, load, cache, metrics } = deps;
+  const transformQueue = createWorkQueue({
+    concurrency: load.transformConcurrency,
+    maxQueue: load.transformQueue,
+    maxWaitMs: load.transformWaitMs,
+  });
+  // Fetches wait at most as long as the whole request may take; the deadline ends them sooner.
+  const fetchQueue = createWorkQueue({ concurrency: load.fetchConcurrency, maxQueue: load.fetchQueue, maxWaitMs: load.requestDeadlineMs });
+  const originals = createMemoryTier<SourceObject>(
+    { maxBytes: cache.originalsBytes, maxEntryShare: cache.maxEntryShare, ttlSeconds: cache.ttlSeconds },
+    (o) => o.bytes.byteLength,
+  );
+  const variants = createMemoryTier<Variant>(
+    { maxBytes: cache.variantsBytes, maxEntryShare: cache.maxEntryShare, ttlSeconds: cache.ttlSeconds },
+    (v) => v.data.byteLength,
+  );
+  const fetches = createSharedWork<{ object: SourceObject; ms: number }>(() => metrics.coalesced.inc({ stage: 'source' }));
+  const productions = createSharedWork<Variant>(() => metrics.coalesced.inc({ stage: 'variant' }));
+  const recentKeys = new LRUCache<string, true>({ max: RECENT_VARIANT_KEYS });
+
+  async function fetchOriginal(key: SourceKey, signal: AbortSignal): Promise<{ object: SourceObject; ms: number }> {
+    const kept = originals.get(key);
+    metrics.cacheRequests.inc({ tier: 'original', result: kept ? 'hit' : 'miss' });
+    if (kept) return { object: kept, ms: 0 };
+    return fetches.run(key, signal, (work) =>
+      fetchQueue.run(async () => {
+        const started = performance.now();
+        try {
+          const object = await source.fetch(key, work);
+          metrics.sourceFetches.inc({ result: 'ok' });
+          originals.set(key, object);
+          return { object, ms: elapsedSince(started) };
+        } catch (error) {
+          metrics.sourceFetches.inc({ result: work.aborted ? 'aborted' : fetchResult(error) });
+          throw error;
+        } finally {
+          metrics.sourceFetchDuration.observe((performance.now() - started) / 1000);
+        }
+      }, work),
+    );
+  }
+
+  async function make(key: SourceKey, variant: VariantKey, spec: CanonicalSpec, signal: AbortSignal): Promise<Variant> {
+    transformQueue.assertAdmissible(); // shed before touching the source
+    const { object, ms: sourceMs } = await fetchOriginal(key, signal);
+    const { result, ms: transformMs } = await transformQueue.run(async () => {
+      const started = performance.now();
+      const result = await runPipeline(object.bytes, spec, limits);
+      return { result, ms: elapsedSince(started) };
+    }, signal);
+    metrics.transforms.inc({ format: result.format });
+    metrics.transformDuration.observe({ format: result.format }, transformMs / 1000);
+    if (!recentKeys.has(variant)) {
+      recentKeys.set(variant, true);
+      metrics.newVariants.inc();
+    }
+    const made: Variant = {
+      data: result.data,
+      format: result.format,
+      etag: etagFor(variant, object.version),
+      lastModified: object.lastModified,
+      sourceMs,
+      transformMs,
+      bytesIn: object.bytes.byteLength,
+    };
+    variants.set(variant, made);
+    return made;
+  }
+
+  return {
+    lookup(variant) {
+      const kept = variants.get(variant);
+      metrics.cacheRequests.inc({ tier: 'variant', result: kept ? 'hit' : 'miss' });
+      return kept;
+    },
+    shouldDegrade: () => transformQueue.queued >= load.degradeQueueDepth && load.degradeQueueDepth > 0,
+    produce: (key, variant, spec, signal) => productions.run(variant, signal, (work) => make(key, variant, spec, work)),
+    get transformsQueued() {
+      return transformQueue.queued;
+    },
+    get transformsRunning() {
+      return transformQueue.running;
+    },
+  };
+}
+
+function elapsedSince(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}
+
+function fetchResult(error: unknown): string {
+  if (error instanceof NotFoundError) return 'not_found';
+  if (error instanceof SourceTooLargeError) return 'too_large';
+  if (error instanceof SourceTimeoutError) return 'timeout';
+  return 'error';
+}

@@ -123,7 +123,7 @@ const envSchema = z.object({
   ORIGIN_TRANSFORM_TIMEOUT_SECONDS: int(1, 3_600).default(DEFAULT_LIMITS.timeoutSeconds),
   ORIGIN_ALLOW_SVG: bool.default(DEFAULT_LIMITS.allowSvg),
   ORIGIN_TRANSFORM_CONCURRENCY: int(1, 1024).default(CORES),
-  ORIGIN_TRANSFORM_QUEUE: int(0, 100_000).default(Math.max(16, 8 * CORES)),
+  ORIGIN_TRANSFORM_QUEUE: int(0, 100_000).default(32 * CORES),
   ORIGIN_TRANSFORM_WAIT_MS: int(1, 600_000).default(3_000),
   ORIGIN_DEGRADE_QUEUE_DEPTH: int(0, 100_000).optional(),
   ORIGIN_FETCH_CONCURRENCY: int(1, 10_000).default(64),

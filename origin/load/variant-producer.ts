@@ -97,9 +97,16 @@ export function createVariantProducer(deps: ProducerDeps): VariantProducer {
   }
 
   async function make(key: SourceKey, variant: VariantKey, spec: CanonicalSpec, signal: AbortSignal): Promise<Variant> {
-    transformQueue.assertAdmissible(); // shed before touching the source
-    const { object, ms: sourceMs } = await fetchOriginal(key, signal);
-    const { result, ms: transformMs } = await transformQueue.run(async () => {
+    const place = transformQueue.reserve(); // shed here, before touching the source
+    let fetched: { object: SourceObject; ms: number };
+    try {
+      fetched = await fetchOriginal(key, signal);
+    } catch (error) {
+      place.cancel();
+      throw error;
+    }
+    const { object, ms: sourceMs } = fetched;
+    const { result, ms: transformMs } = await place.run(async () => {
       const started = performance.now();
       const result = await runPipeline(object.bytes, spec, limits);
       return { result, ms: elapsedSince(started) };

@@ -1,53 +1,53 @@
 /**
  * Bounded concurrency for expensive work (transforms, source fetches): at most `concurrency` tasks
- * run, at most `maxQueue` wait, and none waits longer than `maxWaitMs`. Past those bounds the
- * queue refuses at once with `OverloadedError` (503) instead of letting latency grow without
- * limit. A waiter whose signal aborts leaves the queue before its task ever starts.
+ * run, at most `maxQueue` are admitted but not yet running, and none waits longer than
+ * `maxWaitMs` for a slot. Past those bounds the queue refuses at once with `OverloadedError` (503)
+ * instead of letting latency grow without limit.
+ *
+ * Admission is a reservation taken before any preparatory work (the source fetch of a transform),
+ * so a request that would be refused is refused before it touches the source, and requests busy
+ * fetching already count as queued. A waiter whose signal aborts leaves before its task starts.
  */
 import { OverloadedError } from '../../transforms/errors.js';
 
 export interface WorkQueueOptions {
   readonly concurrency: number;
   readonly maxQueue: number;
-  /** Longest a task may wait for a slot, in milliseconds. */
+  /** Longest a task may wait for a slot, in milliseconds; also the predicted wait past which admission is refused. */
   readonly maxWaitMs: number;
 }
 
-export interface WorkQueue {
-  /** Runs `task` when a slot is free; rejects with OverloadedError when the queue is full or the wait is too long. */
+/** A place in the queue taken by `reserve()`: run its task once, or cancel it. */
+export interface Reservation {
   run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
-  /** Refuses now, before any other work is done, when a new task would be refused anyway. */
-  assertAdmissible(): void;
-  readonly running: number;
-  readonly queued: number;
+  cancel(): void;
 }
 
-interface Waiter {
-  start(): void;
+export interface WorkQueue {
+  /** Takes a place now, or throws OverloadedError when the queue is full or the predicted wait too long. */
+  reserve(): Reservation;
+  /** `reserve()` and run at once. */
+  run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  readonly running: number;
+  /** Admitted and not yet running (preparing or waiting for a slot). */
+  readonly queued: number;
 }
 
 /** Weight of the newest duration in the moving average used to predict waits. */
 const EWMA_WEIGHT = 0.2;
 
 export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
-  const waiters: Waiter[] = [];
+  const waiting: (() => void)[] = [];
   let running = 0;
+  let reserved = 0;
   let averageTaskMs = 0;
 
-  function release() {
-    running--;
-    waiters.shift()?.start();
-  }
-
-  /** Time the last in line would wait: queued tasks ahead of it, spread over all slots. */
-  function predictedWaitMs(): number {
-    return ((waiters.length + 1) / options.concurrency) * averageTaskMs;
-  }
-
   function assertAdmissible(): void {
-    if (running < options.concurrency) return;
-    if (waiters.length >= options.maxQueue) throw new OverloadedError('work queue is full');
-    if (predictedWaitMs() > options.maxWaitMs) throw new OverloadedError('predicted wait exceeds the wait budget');
+    if (running + reserved < options.concurrency) return;
+    if (reserved >= options.maxQueue) throw new OverloadedError('work queue is full');
+    // The newcomer waits for everything admitted before it, spread over all slots.
+    const predictedWaitMs = ((reserved + 1) / options.concurrency) * averageTaskMs;
+    if (predictedWaitMs > options.maxWaitMs) throw new OverloadedError('predicted wait exceeds the wait budget');
   }
 
   async function execute<T>(task: () => Promise<T>): Promise<T> {
@@ -58,8 +58,55 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     } finally {
       const took = performance.now() - started;
       averageTaskMs = averageTaskMs === 0 ? took : averageTaskMs + EWMA_WEIGHT * (took - averageTaskMs);
-      release();
+      running--;
+      waiting.shift()?.();
     }
+  }
+
+  function reserve(): Reservation {
+    assertAdmissible();
+    reserved++;
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      reserved--;
+      return true;
+    };
+    return {
+      cancel: () => void settle(),
+      run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+        if (settled) throw new Error('reservation already used');
+        if (signal?.aborted) {
+          settle();
+          return Promise.reject(signal.reason);
+        }
+        if (running < options.concurrency && waiting.length === 0) {
+          settle();
+          return execute(task);
+        }
+        return new Promise<T>((resolve, reject) => {
+          const start = () => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', onAbort);
+            settle();
+            execute(task).then(resolve, reject);
+          };
+          const leave = (reason: unknown) => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', onAbort);
+            const at = waiting.indexOf(start);
+            if (at !== -1) waiting.splice(at, 1);
+            settle();
+            reject(reason);
+          };
+          const onAbort = () => leave(signal?.reason);
+          const timer = setTimeout(() => leave(new OverloadedError('waited longer than the wait budget')), options.maxWaitMs);
+          signal?.addEventListener('abort', onAbort, { once: true });
+          waiting.push(start);
+        });
+      },
+    };
   }
 
   return {
@@ -67,33 +114,9 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
       return running;
     },
     get queued() {
-      return waiters.length;
+      return reserved;
     },
-    assertAdmissible,
-    run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-      signal?.throwIfAborted();
-      if (running < options.concurrency) return execute(task);
-      assertAdmissible();
-      return new Promise<T>((resolve, reject) => {
-        const leave = (error: unknown) => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          const at = waiters.indexOf(waiter);
-          if (at !== -1) waiters.splice(at, 1);
-          reject(error);
-        };
-        const onAbort = () => leave(signal?.reason);
-        const waiter: Waiter = {
-          start() {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', onAbort);
-            execute(task).then(resolve, reject);
-          },
-        };
-        const timer = setTimeout(() => leave(new OverloadedError('waited longer than the wait budget')), options.maxWaitMs);
-        signal?.addEventListener('abort', onAbort, { once: true });
-        waiters.push(waiter);
-      });
-    },
+    reserve,
+    run: (task, signal) => reserve().run(task, signal),
   };
 }

@@ -91,7 +91,7 @@ export interface Config {
 }
 
 const MiB = 1024 * 1024;
-/** CPU cores this process may use (respects cgroup CPU limits in containers). */
+/** CPUs Node sees; in a container with a CPU limit, set ORIGIN_TRANSFORM_CONCURRENCY explicitly. */
 const CORES = os.availableParallelism();
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);

@@ -73,9 +73,7 @@ export async function serveVariant(deps: OriginDeps, req: VariantRequest): Promi
     choice = choose(key, economizeSpec(full.spec), true);
     kept = deps.producer.lookup(choice.key);
   }
-  const respond = (variant: Variant, timings: Timings, cache?: 'hit') =>
-    answer(deps, req, choice, variant, negotiated, timings, cache);
-  if (kept) return respond(kept, { cache: 'hit' }, 'hit');
+  if (kept) return answer(deps, req, choice, kept, negotiated, { cache: 'hit' });
 
   if (hasConditions(req.conditions)) {
     const stat = await deps.source.stat(key, req.signal); // metadata only, never the body
@@ -90,7 +88,7 @@ export async function serveVariant(deps: OriginDeps, req: VariantRequest): Promi
   }
 
   const made = await deps.producer.produce(key, choice.key, choice.spec, req.signal); // coalesced, bounded
-  return respond(made, { sourceMs: made.sourceMs, transformMs: made.transformMs });
+  return answer(deps, req, choice, made, negotiated, { sourceMs: made.sourceMs, transformMs: made.transformMs });
 }
 
 function choose(key: SourceKey, spec: CanonicalSpec, degraded: boolean): Choice {
@@ -105,8 +103,8 @@ function answer(
   variant: Variant,
   negotiated: boolean,
   timings: Timings,
-  cache: 'hit' | undefined,
 ): VariantResponse {
+  const { cache } = timings;
   if (choice.degraded) deps.metrics.degraded.inc();
   const common = {
     etag: variant.etag,

@@ -78,6 +78,16 @@ export interface Config {
   readonly limits: TransformLimits;
   readonly load: LoadConfig;
   readonly cache: CacheConfig;
+  readonly presets: {
+    /** The operator's preset file (JSON); the shipped presets when unset. */
+    readonly file?: string;
+    /** Refuse free-form parameters: only `preset` and its overrides. */
+    readonly only: boolean;
+  };
+  /** HMAC keys for signed URLs; signing is off when empty. The first one signs (CLI), all verify. */
+  readonly signingKeys: readonly string[];
+  /** Steps `dpr=auto` and `w=auto` snap to. */
+  readonly hints: { readonly dpr: readonly number[]; readonly widths: readonly number[] };
   readonly responses: {
     /** Cache-Control of successful image responses. */
     readonly cacheControl: string;
@@ -96,6 +106,15 @@ const CORES = os.availableParallelism();
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+/** Comma-separated values, each checked by `item`. */
+const list = <T>(item: z.ZodType<T, string>) =>
+  z
+    .string()
+    .transform((v) => v.split(',').map((part) => part.trim()).filter(Boolean))
+    .pipe(z.array(item).min(1));
+const numeric = (schema: z.ZodNumber) => z.string().transform(Number).pipe(schema);
+const ascending = <T extends z.ZodType<number[]>>(schema: T) =>
+  schema.refine((values) => values.every((v, i) => i === 0 || v > values[i - 1]!), 'must be in ascending order');
 
 /** Every variable the origin reads, with its default: the README's configuration table mirrors this. */
 const envSchema = z.object({
@@ -136,6 +155,13 @@ const envSchema = z.object({
   ORIGIN_METRICS_PORT: int(1, 65535).optional(),
   ORIGIN_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(20_000),
   ORIGIN_DEGRADED_CACHE_CONTROL: z.string().min(1).default('public, max-age=60'),
+  ORIGIN_PRESETS: z.string().min(1).optional(),
+  ORIGIN_PRESETS_ONLY: bool.default(false),
+  ORIGIN_SIGNING_KEYS: list(z.string().min(16, 'each key needs at least 16 characters (use 32 random bytes)')).optional(),
+  ORIGIN_DPR_STEPS: ascending(list(numeric(z.number().min(1).max(4)))).default([1, 1.5, 2, 3]),
+  ORIGIN_WIDTH_STEPS: ascending(list(numeric(z.number().int().min(1).max(16_383)))).default([
+    320, 480, 640, 750, 828, 1080, 1200, 1440, 1920, 2048, 2560, 3840,
+  ]),
   ORIGIN_CACHE_CONTROL: z.string().min(1).default('public, max-age=31536000, stale-while-revalidate=86400, stale-if-error=604800'),
   ORIGIN_ERROR_CACHE_CONTROL: z.string().min(1).default('public, max-age=60'),
   ORIGIN_SHARP_CONCURRENCY: int(0, 1024).default(0),
@@ -204,6 +230,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       maxEntryShare: e.ORIGIN_CACHE_MAX_ENTRY_SHARE,
       ttlSeconds: e.ORIGIN_CACHE_TTL_SECONDS,
     },
+    presets: { ...(e.ORIGIN_PRESETS !== undefined && { file: path.resolve(cwd, e.ORIGIN_PRESETS) }), only: e.ORIGIN_PRESETS_ONLY },
+    signingKeys: e.ORIGIN_SIGNING_KEYS ?? [],
+    hints: { dpr: e.ORIGIN_DPR_STEPS, widths: e.ORIGIN_WIDTH_STEPS },
     responses: {
       cacheControl: e.ORIGIN_CACHE_CONTROL,
       degradedCacheControl: e.ORIGIN_DEGRADED_CACHE_CONTROL,

@@ -2,9 +2,12 @@
  * Wires one origin instance from the config: source → producer (tiers, coalescing, queues) →
  * metrics → fastify app. `main.ts` and the tests build the origin the same way through here.
  */
+import { readFileSync } from 'node:fs';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { createSpecParser } from '../transforms/spec.js';
-import type { Config } from './config.js';
+import { DEFAULT_PRESETS } from '../presets/default-presets.js';
+import { createPresetRegistry, PresetFileError, type PresetRegistry } from '../presets/preset-registry.js';
+import { createSpecParser, type RequestedSpec } from '../transforms/spec.js';
+import { ConfigError, type Config } from './config.js';
 import { createVariantProducer, type VariantProducer } from './load/variant-producer.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { buildServer } from './server.js';
@@ -18,7 +21,22 @@ export interface Origin {
   setReady(ready: boolean): void;
 }
 
+/** The operator's preset file, or the shipped presets; a broken one is a ConfigError naming the preset. */
+function loadPresets(config: Config, parseSpec: (query: URLSearchParams) => RequestedSpec): PresetRegistry {
+  const where = config.presets.file ?? 'the shipped presets';
+  try {
+    const file: unknown = config.presets.file === undefined ? DEFAULT_PRESETS : JSON.parse(readFileSync(config.presets.file, 'utf8'));
+    return createPresetRegistry(file, parseSpec);
+  } catch (error) {
+    const problems = error instanceof PresetFileError ? error.problems : [error instanceof Error ? error.message : String(error)];
+    throw new ConfigError(problems.map((p) => `ORIGIN_PRESETS (${where}): ${p}`));
+  }
+}
+
+/** Throws ConfigError when the presets are broken, so start-up stops naming them. */
 export function createOrigin(config: Config, source: ImageSource, logger: FastifyBaseLogger): Origin {
+  const parseSpec = createSpecParser(config.limits);
+  const presets = loadPresets(config, parseSpec);
   let producer: VariantProducer | undefined;
   const metrics = createMetrics({
     queueDepth: () => producer?.transformsQueued ?? 0,
@@ -31,7 +49,11 @@ export function createOrigin(config: Config, source: ImageSource, logger: Fastif
       source,
       producer,
       metrics,
-      parseSpec: createSpecParser(config.limits),
+      parseSpec,
+      presets,
+      presetsOnly: config.presets.only,
+      signingKeys: config.signingKeys,
+      hints: config.hints,
       limits: config.limits,
       cacheControl: config.responses.cacheControl,
       degradedCacheControl: config.responses.degradedCacheControl,

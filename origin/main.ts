@@ -5,19 +5,21 @@
  * the process exits 0.
  */
 import fastify from 'fastify';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import sharp from 'sharp';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createOrigin } from './create-origin.js';
+import { createOrigin, type Origin } from './create-origin.js';
 import { metricsRoute } from './server.js';
 import { createSource } from './sources/create-source.js';
 import type { ImageSource } from './sources/source.js';
 
-/** Reads the config and builds the source; a bad setting ends the process naming the variable. */
-function configure(): { config: Config; source: ImageSource } {
+/** Reads the config, builds the source and the origin; a bad setting ends the process naming the variable. */
+function configure(): { config: Config; source: ImageSource; logger: Logger; origin: Origin } {
   try {
     const config = loadConfig(process.env);
-    return { config, source: createSource(config) };
+    const logger = pino({ level: config.server.logLevel });
+    const source = createSource(config);
+    return { config, source, logger, origin: createOrigin(config, source, logger) };
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`image-origin: ${error.message}\n`);
@@ -27,15 +29,13 @@ function configure(): { config: Config; source: ImageSource } {
   }
 }
 
-const { config, source } = configure();
-const logger = pino({ level: config.server.logLevel });
+const { config, source, logger, origin } = configure();
 
 // libvips' operation cache only helps when the same image is processed twice in a row; an origin
 // sees a different one each time, so the cache would just hold memory.
 sharp.cache(false);
 if (config.sharpConcurrency > 0) sharp.concurrency(config.sharpConcurrency);
 
-const origin = createOrigin(config, source, logger);
 await origin.app.listen({ host: config.server.host, port: config.server.port });
 
 // A separate port keeps /metrics off the address the CDN reaches.

@@ -4,13 +4,18 @@
  * testable and the route stays a thin adapter.
  */
 import { canonicalizeSpec, economizeSpec, type CanonicalSpec } from '../transforms/canonical.js';
+import type { FormatToken } from '../transforms/formats.js';
 import type { TransformLimits } from '../transforms/limits.js';
-import type { TransformSpec } from '../transforms/spec.js';
+import type { RequestedSpec } from '../transforms/spec.js';
+import { applyPreset } from '../presets/apply-preset.js';
+import type { PresetRegistry } from '../presets/preset-registry.js';
+import { resolveClientHints, type HeaderReader, type HintSteps } from './http/client-hints.js';
 import { hasConditions, isNotModified, type ConditionalHeaders } from './http/conditional.js';
-import { negotiateFormat } from './http/negotiate-format.js';
+import { formatToken } from './http/negotiate-format.js';
 import { imageHeaders, notModifiedHeaders, type HeaderMap, type Timings } from './http/response-headers.js';
 import type { Variant, VariantProducer } from './load/variant-producer.js';
 import type { Metrics } from './metrics.js';
+import { verifySignature } from './signing.js';
 import { parseKey } from './sources/parse-key.js';
 import type { ImageSource, SourceKey } from './sources/source.js';
 import { etagFor, variantKey, type VariantKey } from './variant-key.js';
@@ -19,7 +24,12 @@ export interface OriginDeps {
   readonly source: ImageSource;
   readonly producer: VariantProducer;
   readonly metrics: Metrics;
-  readonly parseSpec: (query: URLSearchParams) => TransformSpec;
+  readonly parseSpec: (query: URLSearchParams) => RequestedSpec;
+  readonly presets: PresetRegistry;
+  readonly presetsOnly: boolean;
+  /** Signed URLs are required when non-empty. */
+  readonly signingKeys: readonly string[];
+  readonly hints: HintSteps;
   readonly limits: TransformLimits;
   readonly cacheControl: string;
   readonly degradedCacheControl: string;
@@ -28,9 +38,10 @@ export interface OriginDeps {
 export interface VariantRequest {
   /** Request path, still percent-encoded. */
   readonly path: string;
-  readonly query: URLSearchParams;
-  readonly accept?: string | undefined;
-  readonly conditions: ConditionalHeaders;
+  /** Query string without `?`, exactly as sent. */
+  readonly rawQuery: string;
+  /** Request header by lower-case name. */
+  readonly header: HeaderReader;
   /** Aborts when the client hangs up or the request's deadline passes. */
   readonly signal: AbortSignal;
 }
@@ -60,12 +71,30 @@ interface Choice {
   readonly degraded: boolean;
 }
 
+/** How every response for this request is labelled, whichever variant answers it. */
+interface ResponsePolicy {
+  readonly cacheControl: string;
+  readonly vary: readonly string[];
+  readonly formatToken?: FormatToken;
+}
+
 export async function serveVariant(deps: OriginDeps, req: VariantRequest): Promise<VariantResponse> {
+  const query = new URLSearchParams(req.rawQuery);
+  if (deps.signingKeys.length > 0) acceptSignature(deps, req, query); // 403
   const key = parseKey(req.path); // 400 on traversal, NUL, …
-  const spec = deps.parseSpec(req.query); // 400 naming each bad parameter
-  const token = negotiateFormat(req.accept); // Accept → avif | webp | legacy
-  const full = choose(key, canonicalizeSpec(spec, token, deps.limits), false);
+  const { params, preset } = applyPreset(query, deps.presets, deps.presetsOnly); // 404 unknown preset, 400 overrides
+  const requested = deps.parseSpec(params); // 400 naming each bad parameter
+  const hinted = resolveClientHints(requested, req.header, deps.hints, preset?.width); // w=auto, dpr=auto
+  const spec = preset?.qualities ? { ...hinted.spec, qualities: preset.qualities } : hinted.spec;
+  const token = formatToken(req.header); // Accept → avif | webp | legacy
   const negotiated = spec.format === 'auto';
+  const policy: ResponsePolicy = {
+    cacheControl: preset?.cacheControl ?? deps.cacheControl,
+    vary: [...(negotiated ? ['Accept'] : []), ...hinted.vary],
+    ...(negotiated && { formatToken: token }),
+  };
+  const full = choose(key, canonicalizeSpec(spec, token, deps.limits), false);
+  const conditions: ConditionalHeaders = { ifNoneMatch: req.header('if-none-match'), ifModifiedSince: req.header('if-modified-since') };
 
   let choice = full;
   let kept = deps.producer.lookup(full.key); // variant tier
@@ -73,53 +102,56 @@ export async function serveVariant(deps: OriginDeps, req: VariantRequest): Promi
     choice = choose(key, economizeSpec(full.spec), true);
     kept = deps.producer.lookup(choice.key);
   }
-  if (kept) return answer(deps, req, choice, kept, negotiated, { cache: 'hit' });
+  if (kept) return answer(deps, conditions, policy, choice, kept, { cache: 'hit' });
 
-  if (hasConditions(req.conditions)) {
+  if (hasConditions(conditions)) {
     const stat = await deps.source.stat(key, req.signal); // metadata only, never the body
     for (const candidate of choice === full ? [full] : [full, choice]) {
       const etag = etagFor(candidate.key, stat.version);
-      if (isNotModified(req.conditions, etag, stat.lastModified)) {
-        const cacheControl = candidate.degraded ? deps.degradedCacheControl : deps.cacheControl;
-        const headers = notModifiedHeaders({ etag, lastModified: stat.lastModified, cacheControl, negotiated, timings: {} });
+      if (isNotModified(conditions, etag, stat.lastModified)) {
+        const headers = notModifiedHeaders({ ...labels(deps, policy, candidate), etag, lastModified: stat.lastModified, timings: {} });
         return { status: 304, headers, log: { variant: candidate.key } };
       }
     }
   }
 
   const made = await deps.producer.produce(key, choice.key, choice.spec, req.signal); // coalesced, bounded
-  return answer(deps, req, choice, made, negotiated, { sourceMs: made.sourceMs, transformMs: made.transformMs });
+  return answer(deps, conditions, policy, choice, made, { sourceMs: made.sourceMs, transformMs: made.transformMs });
+}
+
+/** Checks `sig` (and `exp`) and removes them, so the rest of the flow sees only transform parameters. */
+function acceptSignature(deps: OriginDeps, req: VariantRequest, query: URLSearchParams): void {
+  verifySignature(req.path, query, req.rawQuery, deps.signingKeys, Math.floor(Date.now() / 1000));
+  query.delete('sig');
+  query.delete('exp');
 }
 
 function choose(key: SourceKey, spec: CanonicalSpec, degraded: boolean): Choice {
   return { spec, key: variantKey(key, spec), degraded };
 }
 
+function labels(deps: OriginDeps, policy: ResponsePolicy, choice: Choice) {
+  return { ...policy, cacheControl: choice.degraded ? deps.degradedCacheControl : policy.cacheControl } as const;
+}
+
 /** 200 with the variant, or 304 when the client already holds it: no work either way. */
 function answer(
   deps: OriginDeps,
-  req: VariantRequest,
+  conditions: ConditionalHeaders,
+  policy: ResponsePolicy,
   choice: Choice,
   variant: Variant,
-  negotiated: boolean,
   timings: Timings,
 ): VariantResponse {
-  const { cache } = timings;
   if (choice.degraded) deps.metrics.degraded.inc();
-  const common = {
-    etag: variant.etag,
-    lastModified: variant.lastModified,
-    cacheControl: choice.degraded ? deps.degradedCacheControl : deps.cacheControl,
-    negotiated,
-    timings,
-  };
+  const common = { ...labels(deps, policy, choice), etag: variant.etag, lastModified: variant.lastModified, timings };
   const log: VariantLog = {
     variant: choice.key,
-    ...(cache && { cache }),
+    ...(timings.cache && { cache: timings.cache }),
     ...(choice.degraded && { degraded: true }),
-    ...(!cache && { sourceMs: variant.sourceMs, transformMs: variant.transformMs, bytesIn: variant.bytesIn }),
+    ...(!timings.cache && { sourceMs: variant.sourceMs, transformMs: variant.transformMs, bytesIn: variant.bytesIn }),
   };
-  if (isNotModified(req.conditions, variant.etag, variant.lastModified)) {
+  if (isNotModified(conditions, variant.etag, variant.lastModified)) {
     return { status: 304, headers: notModifiedHeaders(common), log };
   }
   const headers = imageHeaders({ ...common, format: variant.format, contentLength: variant.data.byteLength });

@@ -100,12 +100,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
 
   app.get('/*', async function serveImage(request, reply) {
     const signal = requestSignal(reply, options.requestDeadlineMs);
-    const [path = '', query = ''] = splitUrl(request.url);
+    const [path = '', rawQuery = ''] = splitUrl(request.url);
     const response = await serveVariant(options.deps, {
       path,
-      query: new URLSearchParams(query),
-      accept: request.headers.accept,
-      conditions: { ifNoneMatch: request.headers['if-none-match'], ifModifiedSince: request.headers['if-modified-since'] },
+      rawQuery,
+      header: (name) => firstValue(request.headers[name]),
       signal,
     });
     request.variantLog = response.log;
@@ -113,6 +112,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   return app;
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function splitUrl(url: string): [string, string] {

@@ -4,9 +4,9 @@
  * producing the same image share one variant. `serializeCanonical` is the only writer of the
  * string that variant keys and ETags are built from; `test/canonical.test.ts` pins its format.
  */
-import { DEFAULT_QUALITY, type FormatToken } from './formats.js';
+import { effectiveQuality, type FormatToken } from './formats.js';
 import type { TransformLimits } from './limits.js';
-import type { CropRegion, Fit, Flip, OutputFormat, Position, Rotation, TransformSpec } from './spec.js';
+import type { CropRegion, Fit, Flip, OutputFormat, Position, QualityTable, Rotation, TransformSpec } from './spec.js';
 
 /** An explicit format, or `auto-<token>` when it was negotiated from the `Accept` header. */
 export type FormatChoice = OutputFormat | `auto-${FormatToken}`;
@@ -20,8 +20,12 @@ export interface CanonicalSpec {
   readonly position?: Position;
   readonly enlarge: boolean;
   readonly format: FormatChoice;
-  /** Filled for explicit lossy formats; absent means "the chosen format's default". */
+  /** Filled for explicit lossy formats; absent means "decided once the format is" (see `effectiveQuality`). */
   readonly quality?: number;
+  /** A preset's qualities per format, kept only while the format is still to be negotiated. */
+  readonly qualities?: QualityTable;
+  /** Save-Data, kept only while the format is still to be negotiated (else folded into `quality`). */
+  readonly saveData?: true;
   readonly rotate: Rotation;
   readonly flip?: Flip;
   readonly blur?: number;
@@ -41,16 +45,20 @@ export function canonicalizeSpec(spec: TransformSpec, token: FormatToken, limits
   const bothSides = box.width !== undefined && box.height !== undefined;
   // With one side (or none) every fit keeps the aspect ratio, so they are all `inside`.
   const fit = bothSides ? spec.fit : 'inside';
-  const format: FormatChoice = spec.format === 'auto' ? `auto-${token}` : spec.format;
-  const quality = spec.quality ?? (spec.format === 'auto' ? undefined : DEFAULT_QUALITY[spec.format]);
-  const keepsQuality = spec.format === 'auto' || DEFAULT_QUALITY[spec.format] !== undefined;
+  const negotiated = spec.format === 'auto';
+  const format: FormatChoice = negotiated ? `auto-${token}` : spec.format;
+  // An explicit format knows its quality now; a negotiated one keeps the inputs of that decision.
+  const quality = negotiated ? spec.quality : effectiveQuality(spec.format, spec);
+  const qualities = negotiated && spec.quality === undefined && spec.qualities && sortedTable(spec.qualities);
   return {
     ...box,
     fit,
     ...((fit === 'cover' || fit === 'contain') && { position: spec.position }),
     enlarge: box.width !== undefined || box.height !== undefined ? spec.enlarge : false,
     format,
-    ...(keepsQuality && quality !== undefined && { quality }),
+    ...(quality !== undefined && { quality }),
+    ...(qualities && { qualities }),
+    ...(negotiated && spec.saveData && { saveData: true as const }),
     rotate: spec.rotate,
     ...(spec.flip && { flip: spec.flip }),
     ...(spec.blur !== undefined && { blur: spec.blur }),
@@ -59,6 +67,11 @@ export function canonicalizeSpec(spec: TransformSpec, token: FormatToken, limits
     ...(spec.crop && { crop: spec.crop }),
     animated: spec.animated,
   };
+}
+
+/** Same table, keys in a fixed order, so equal tables serialize equally. */
+function sortedTable(table: QualityTable): QualityTable {
+  return Object.fromEntries(Object.entries(table).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /**
@@ -100,6 +113,8 @@ export function serializeCanonical(spec: CanonicalSpec): string {
     ['anim', spec.animated ? 1 : 0],
     ['fm', spec.format],
     ['q', spec.quality],
+    ['qt', spec.qualities && Object.entries(spec.qualities).map(([format, q]) => `${format}:${q}`).join(',')],
+    ['sd', spec.saveData && 1],
     ['eco', spec.economy && 1],
   ];
   return fields

@@ -6,7 +6,8 @@
  * | class                    | status | when                                                         |
  * | ------------------------ | ------ | ------------------------------------------------------------ |
  * | InvalidRequestError      | 400    | bad parameters or key (each problem listed in `problems`)    |
- * | NotFoundError            | 404    | no such source object, or no such route                      |
+ * | ForbiddenError           | 403    | missing, wrong or expired URL signature                      |
+ * | NotFoundError            | 404    | no such source object, unknown preset                        |
  * | SourceTooLargeError      | 413    | source bytes above the configured maximum                    |
  * | UnsupportedFormatError   | 415    | source is not a format we decode (HEIC, JPEG XL, BMP, text…) |
  * | UnprocessableImageError  | 422    | corrupt/truncated image, pixel or frame limits, output limit |
@@ -41,6 +42,13 @@ export class InvalidRequestError extends OriginError {
   readonly status = 400;
   constructor(problems: readonly Problem[], code = 'INVALID_PARAMS') {
     super(code, problems.map((p) => `${p.param}: ${p.message}`).join('; '), { problems });
+  }
+}
+
+export class ForbiddenError extends OriginError {
+  readonly status = 403;
+  constructor(code: 'SIGNATURE_REQUIRED' | 'INVALID_SIGNATURE' | 'SIGNATURE_EXPIRED', message: string) {
+    super(code, message);
   }
 }
 

@@ -3,7 +3,7 @@
  * spec: the concrete output format, whether animation survives, the crop, the resize box and the
  * colours. Pure and synchronous, so the interesting rules are tested with plain objects.
  */
-import { DEFAULT_QUALITY } from './formats.js';
+import { effectiveQuality } from './formats.js';
 import { InvalidRequestError, UnprocessableImageError } from './errors.js';
 import type { CanonicalSpec } from './canonical.js';
 import type { TransformLimits } from './limits.js';
@@ -107,7 +107,7 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
     format === 'jpeg' && (source.hasAlpha || gainsAlpha)
       ? spec.background !== undefined ? { ...parseHexColour(spec.background), alpha: 1 } : WHITE
       : undefined;
-  const quality = spec.quality ?? DEFAULT_QUALITY[format];
+  const quality = effectiveQuality(format, spec);
 
   return {
     animated,
@@ -122,7 +122,7 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
     ...(flatten && { flatten }),
     output: {
       format,
-      ...(DEFAULT_QUALITY[format] !== undefined && quality !== undefined && { quality }),
+      ...(quality !== undefined && { quality }),
       economy: spec.economy === true,
     },
   };

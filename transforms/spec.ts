@@ -31,7 +31,10 @@ export interface CropRegion {
   readonly height: number;
 }
 
-/** What the client asked for, validated but not yet defaulted against a format or an image. */
+/** Qualities per lossy format, from a preset; a request's own `q` wins over them. */
+export type QualityTable = Readonly<Partial<Record<'jpeg' | 'webp' | 'avif', number>>>;
+
+/** What the client asked for, validated, client hints resolved, not yet defaulted against a format or an image. */
 export interface TransformSpec {
   readonly width?: number;
   readonly height?: number;
@@ -52,7 +55,17 @@ export interface TransformSpec {
   readonly background?: string;
   readonly crop?: CropRegion;
   readonly animated: boolean;
+  /** From the preset, not the query. */
+  readonly qualities?: QualityTable;
+  /** The client sent `Save-Data: on` and asked for client hints: lower quality. */
+  readonly saveData?: boolean;
 }
+
+/** As parsed from the query: `w=auto` and `dpr=auto` still wait for the client hints. */
+export type RequestedSpec = Omit<TransformSpec, 'width' | 'dpr'> & {
+  readonly width?: number | 'auto';
+  readonly dpr: number | 'auto';
+};
 
 /** Decimal number with at most two decimals: enough for DPR 1.5 or sigma 0.75, few spellings. */
 const decimal = (min: number, max: number) =>
@@ -71,16 +84,19 @@ const integer = (min: number, max: number) =>
 
 const flag = z.enum(['0', '1'], 'must be 0 or 1').transform((v) => v === '1');
 
+/** `auto` (resolved from client hints) or a value the given schema accepts. */
+const orAuto = <T>(schema: z.ZodType<T, string>) => z.union([z.literal('auto'), schema]);
+
 /** Largest crop coordinate accepted: beyond any image that passes the input pixel limit's side. */
 const MAX_CROP_COORDINATE = 100_000;
 
 function createParamSchemas(limits: TransformLimits) {
   return {
-    w: integer(1, limits.maxOutputDimension),
+    w: orAuto(integer(1, limits.maxOutputDimension)),
     h: integer(1, limits.maxOutputDimension),
     fit: z.enum(FITS, `must be one of ${FITS.join(', ')}`),
     pos: z.enum(POSITIONS, `must be one of ${POSITIONS.join(', ')}`),
-    dpr: decimal(1, 4),
+    dpr: orAuto(decimal(1, 4)),
     enlarge: flag,
     q: integer(1, 100),
     // `jpg` is the spelling people type; it is the same variant as `jpeg`.
@@ -119,7 +135,7 @@ function normalizeHexColour(value: string): string {
  * Builds the parser once per set of limits (the bounds of `w`/`h` come from config).
  * The parser takes the raw query string (without `?`) so repeated parameters can be seen.
  */
-export function createSpecParser(limits: TransformLimits): (query: URLSearchParams) => TransformSpec {
+export function createSpecParser(limits: TransformLimits): (query: URLSearchParams) => RequestedSpec {
   const schemas = createParamSchemas(limits);
   const known = new Set<string>(Object.keys(schemas));
 

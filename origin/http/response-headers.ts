@@ -2,7 +2,7 @@
  * Every header an image response carries, built in one pure function so 200 and 304 answers
  * cannot drift apart: a 304 sends the subset RFC 9110 §15.4.5 requires of it.
  */
-import { MIME_TYPES } from '../../transforms/formats.js';
+import { MIME_TYPES, type FormatToken } from '../../transforms/formats.js';
 import type { OutputFormat } from '../../transforms/spec.js';
 
 export interface Timings {
@@ -17,10 +17,15 @@ export interface ResponseHeaderInput {
   readonly etag: string;
   readonly lastModified?: Date | undefined;
   readonly cacheControl: string;
-  /** The format came from the `Accept` header, so caches must key on it. */
-  readonly negotiated: boolean;
+  /** Request headers the variant depended on (`Accept`, client hints). */
+  readonly vary: readonly string[];
+  /** The negotiated format token, when the format came from `Accept`. */
+  readonly formatToken?: FormatToken | undefined;
   readonly timings: Timings;
 }
+
+/** Client hints this origin acts on (`w=auto`, `dpr=auto`), offered to browsers on every image. */
+const ACCEPT_CH = 'Sec-CH-DPR, Sec-CH-Width, Sec-CH-Viewport-Width';
 
 export type HeaderMap = Record<string, string>;
 
@@ -29,7 +34,9 @@ export function notModifiedHeaders(input: ResponseHeaderInput): HeaderMap {
   return {
     'cache-control': input.cacheControl,
     etag: input.etag,
-    ...(input.negotiated && { vary: 'Accept' }),
+    ...(input.vary.length > 0 && { vary: input.vary.join(', ') }),
+    ...(input.formatToken && { 'x-image-format-token': input.formatToken }),
+    'accept-ch': ACCEPT_CH,
     ...(input.lastModified && { 'last-modified': input.lastModified.toUTCString() }),
     'x-content-type-options': 'nosniff',
     ...(timing !== '' && { 'server-timing': timing }),

@@ -1,0 +1,36 @@
+/**
+ * The presets the project ships (used unless `ORIGIN_PRESETS` names the operator's own file):
+ * the handful of variants a social feed asks for. Widths are CSS pixels; clients add `dpr`
+ * (or `dpr=auto` with client hints) and the origin negotiates the format unless `fm` is given.
+ */
+import type { PresetFile } from './preset-schema.js';
+
+export const DEFAULT_PRESETS = {
+  // Grid and search thumbnails: a square crop of the interesting part.
+  thumb: {
+    params: { w: 200, h: 200, fit: 'cover', pos: 'attention' },
+    overridable: ['dpr', 'fm'],
+  },
+  // Profile pictures: small, square, faces are what `attention` finds.
+  avatar: {
+    params: { w: 96, h: 96, fit: 'cover', pos: 'attention' },
+    overridable: ['dpr', 'fm'],
+    quality: { jpeg: 85, webp: 85, avif: 60 },
+  },
+  // Feed images: phones ask `w=auto&dpr=auto` with client hints, desktops a fixed width.
+  feed: {
+    params: { w: 640 },
+    overridable: ['w', 'dpr', 'fm'],
+  },
+  // The full view when an image is opened: large, never enlarged.
+  full: {
+    params: { w: 2048, h: 2048 },
+    overridable: ['dpr', 'fm'],
+    quality: { jpeg: 85, webp: 82, avif: 55 },
+  },
+  // Link previews (Open Graph): the 1.91:1 card every platform crops to, always JPEG for crawlers.
+  share: {
+    params: { w: 1200, h: 630, fit: 'cover', pos: 'attention', fm: 'jpeg' },
+    cacheControl: 'public, max-age=86400',
+  },
+} satisfies PresetFile;

@@ -35,6 +35,8 @@ export function createPresetRegistry(file: unknown, parseSpec: (query: URLSearch
     throw new PresetFileError(
       parsed.error.issues.map((issue) => {
         const [name, ...rest] = issue.path.map(String);
+        // A bad preset name is reported by zod as an invalid record key, with the reason nested.
+        if (issue.code === 'invalid_key') return `preset "${name}": bad name: ${issue.issues[0]?.message ?? issue.message}`;
         return name === undefined ? issue.message : `preset "${name}": ${rest.join('.') || 'value'}: ${issue.message}`;
       }),
     );

@@ -1,0 +1,80 @@
+/**
+ * Builds image URLs for apps: typed parameters in, a path (or full URL) out, parameters always in
+ * one order so equal requests are equal strings for every CDN, signed when a key is given. Pure
+ * and dependency-free apart from node:crypto, so app servers can import it on its own.
+ */
+import type { Fit, Flip, OutputFormat, Position, Rotation } from '../transforms/spec.js';
+import { signPathAndQuery } from './signing.js';
+
+export interface ImageParams {
+  readonly preset?: string;
+  readonly w?: number | 'auto';
+  readonly h?: number;
+  readonly fit?: Fit;
+  readonly pos?: Position;
+  readonly dpr?: number | 'auto';
+  readonly enlarge?: boolean;
+  readonly q?: number;
+  readonly fm?: OutputFormat | 'auto';
+  readonly rot?: Rotation;
+  readonly flip?: Flip;
+  readonly blur?: number;
+  readonly sharpen?: number;
+  /** Hex colour without `#`. */
+  readonly bg?: string;
+  /** `[x, y, width, height]` of the upright original. */
+  readonly crop?: readonly [number, number, number, number];
+  readonly anim?: boolean;
+}
+
+export interface ImageUrlOptions {
+  /** Prepended to the path, e.g. `https://img.example.com`. */
+  readonly baseUrl?: string;
+  /** Signs the URL (see README: "Signed URLs"). */
+  readonly signingKey?: string;
+  /** Signed URLs only: when the URL stops working (Date or Unix seconds). */
+  readonly expiresAt?: Date | number;
+}
+
+/** The order parameters are written in: the same order the origin's variant key uses. */
+const PARAM_ORDER = [
+  'preset', 'w', 'h', 'fit', 'pos', 'dpr', 'enlarge', 'crop', 'rot', 'flip', 'blur', 'sharpen', 'bg', 'anim', 'fm', 'q',
+] as const satisfies readonly (keyof ImageParams)[];
+
+function formatValue(value: NonNullable<ImageParams[keyof ImageParams]>): string {
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (Array.isArray(value)) return value.join(',');
+  // Commas stay readable; everything else that could end a parameter is encoded.
+  return encodeURIComponent(String(value)).replace(/%2C/g, ',');
+}
+
+export function buildImageUrl(key: string, params: ImageParams = {}, options: ImageUrlOptions = {}): string {
+  const path = `/${key.replace(/^\/+/, '').split('/').map(encodeURIComponent).join('/')}`;
+  const query: string[] = [];
+  for (const name of PARAM_ORDER) {
+    const value = params[name];
+    if (value !== undefined) query.push(`${name}=${formatValue(value)}`);
+  }
+  if (options.expiresAt !== undefined) {
+    if (!options.signingKey) throw new Error('expiresAt needs a signingKey: an unsigned exp would be refused');
+    const seconds = options.expiresAt instanceof Date ? Math.floor(options.expiresAt.getTime() / 1000) : options.expiresAt;
+    query.push(`exp=${seconds}`);
+  }
+  const unsigned = query.length > 0 ? `${path}?${query.join('&')}` : path;
+  const signed = options.signingKey ? signPathAndQuery(unsigned, options.signingKey) : unsigned;
+  return `${options.baseUrl?.replace(/\/+$/, '') ?? ''}${signed}`;
+}
+
+/** `srcset` for a list of widths (`640w`) or of densities (`2x`), each candidate its own (signed) URL. */
+export function buildSrcset(
+  key: string,
+  params: ImageParams,
+  candidates: { readonly widths: readonly number[] } | { readonly densities: readonly number[] },
+  options: ImageUrlOptions = {},
+): string {
+  const entries =
+    'widths' in candidates
+      ? candidates.widths.map((w) => `${buildImageUrl(key, { ...params, w }, options)} ${w}w`)
+      : candidates.densities.map((dpr) => `${buildImageUrl(key, { ...params, dpr }, options)} ${dpr}x`);
+  return entries.join(', ');
+}

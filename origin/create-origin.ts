@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { DEFAULT_PRESETS } from '../presets/default-presets.js';
-import { createPresetRegistry, PresetFileError, type PresetRegistry } from '../presets/preset-registry.js';
+import { DEFAULT_PRESET_FILE } from '../presets/default-presets.js';
+import { createPresetCatalog, PresetFileError, type PresetCatalog } from '../presets/preset-registry.js';
 import { createSpecParser, type RequestedSpec } from '../transforms/spec.js';
 import { ConfigError, type Config } from './config.js';
 import { createVariantProducer, type VariantProducer } from './load/variant-producer.js';
@@ -22,11 +22,11 @@ export interface Origin {
 }
 
 /** The operator's preset file, or the shipped presets; a broken one is a ConfigError naming the preset. */
-function loadPresets(config: Config, parseSpec: (query: URLSearchParams) => RequestedSpec): PresetRegistry {
+function loadPresets(config: Config, parseSpec: (query: URLSearchParams) => RequestedSpec): PresetCatalog {
   const where = config.presets.file ?? 'the shipped presets';
   try {
-    const file: unknown = config.presets.file === undefined ? DEFAULT_PRESETS : JSON.parse(readFileSync(config.presets.file, 'utf8'));
-    return createPresetRegistry(file, parseSpec);
+    const file: unknown = config.presets.file === undefined ? DEFAULT_PRESET_FILE : JSON.parse(readFileSync(config.presets.file, 'utf8'));
+    return createPresetCatalog(file, parseSpec);
   } catch (error) {
     const problems = error instanceof PresetFileError ? error.problems : [error instanceof Error ? error.message : String(error)];
     throw new ConfigError(problems.map((p) => `ORIGIN_PRESETS (${where}): ${p}`));
@@ -36,7 +36,7 @@ function loadPresets(config: Config, parseSpec: (query: URLSearchParams) => Requ
 /** Throws ConfigError when the presets are broken, so start-up stops naming them. */
 export function createOrigin(config: Config, source: ImageSource, logger: FastifyBaseLogger): Origin {
   const parseSpec = createSpecParser(config.limits);
-  const presets = loadPresets(config, parseSpec);
+  const catalog = loadPresets(config, parseSpec);
   let producer: VariantProducer | undefined;
   const metrics = createMetrics({
     queueDepth: () => producer?.transformsQueued ?? 0,
@@ -50,7 +50,7 @@ export function createOrigin(config: Config, source: ImageSource, logger: Fastif
       producer,
       metrics,
       parseSpec,
-      presets,
+      catalog,
       presetsOnly: config.presets.only,
       signingKeys: config.signingKeys,
       hints: config.hints,

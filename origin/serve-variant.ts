@@ -1,47 +1,28 @@
 /**
- * Serves one image variant. The body of `serveVariant` is the request flow; every stage lives in
- * its own module (README: "Request flow"). Plain objects in and out, no fastify, so the flow is
- * testable and the route stays a thin adapter.
+ * Serves one image request. The body of `serveVariant` is the request flow after the request has
+ * been read (`read-request.ts`): variant tier, degrade under pressure, conditional shortcut,
+ * coalesced production, answer. Plain objects in and out, no fastify, so the flow is testable and
+ * the route stays a thin adapter.
  */
-import { canonicalizeSpec, economizeSpec, type CanonicalSpec } from '../transforms/canonical.js';
-import type { FormatToken } from '../transforms/formats.js';
-import type { TransformLimits } from '../transforms/limits.js';
-import type { RequestedSpec } from '../transforms/spec.js';
-import { applyPreset } from '../presets/apply-preset.js';
-import type { PresetRegistry } from '../presets/preset-registry.js';
-import { resolveClientHints, type HeaderReader, type HintSteps } from './http/client-hints.js';
+import { economizeSpec, KEY_VERSION, type CanonicalSpec } from '../transforms/canonical.js';
+import { describeImage } from '../transforms/describe-image.js';
+import { toOssAverageHue, toOssInfo } from '../transforms/oss-info.js';
 import { hasConditions, isNotModified, type ConditionalHeaders } from './http/conditional.js';
-import { formatToken } from './http/negotiate-format.js';
 import { imageHeaders, notModifiedHeaders, type HeaderMap, type Timings } from './http/response-headers.js';
 import type { Variant, VariantProducer } from './load/variant-producer.js';
 import type { Metrics } from './metrics.js';
-import { verifySignature } from './signing.js';
-import { parseKey } from './sources/parse-key.js';
+import { readImageRequest, type InfoShape, type RawRequest, type RequestDeps, type ResponsePolicy } from './read-request.js';
 import type { ImageSource, SourceKey } from './sources/source.js';
 import { etagFor, variantKey, type VariantKey } from './variant-key.js';
 
-export interface OriginDeps {
+export interface OriginDeps extends RequestDeps {
   readonly source: ImageSource;
   readonly producer: VariantProducer;
   readonly metrics: Metrics;
-  readonly parseSpec: (query: URLSearchParams) => RequestedSpec;
-  readonly presets: PresetRegistry;
-  readonly presetsOnly: boolean;
-  /** Signed URLs are required when non-empty. */
-  readonly signingKeys: readonly string[];
-  readonly hints: HintSteps;
-  readonly limits: TransformLimits;
-  readonly cacheControl: string;
   readonly degradedCacheControl: string;
 }
 
-export interface VariantRequest {
-  /** Request path, still percent-encoded. */
-  readonly path: string;
-  /** Query string without `?`, exactly as sent. */
-  readonly rawQuery: string;
-  /** Request header by lower-case name. */
-  readonly header: HeaderReader;
+export interface VariantRequest extends RawRequest {
   /** Aborts when the client hangs up or the request's deadline passes. */
   readonly signal: AbortSignal;
 }
@@ -64,70 +45,57 @@ export interface VariantResponse {
   readonly log: VariantLog;
 }
 
-/** A canonical spec with its key: the full-quality one, or its economy twin under pressure. */
+/** A variant key with how to make it and label it: the full-quality variant, its economy twin, or a description. */
 interface Choice {
-  readonly spec: CanonicalSpec;
   readonly key: VariantKey;
   readonly degraded: boolean;
-}
-
-/** How every response for this request is labelled, whichever variant answers it. */
-interface ResponsePolicy {
-  readonly cacheControl: string;
-  readonly vary: readonly string[];
-  readonly formatToken?: FormatToken;
+  readonly make: (signal: AbortSignal) => Promise<Variant>;
 }
 
 export async function serveVariant(deps: OriginDeps, req: VariantRequest): Promise<VariantResponse> {
-  const query = new URLSearchParams(req.rawQuery);
-  if (deps.signingKeys.length > 0) acceptSignature(deps, req, query); // 403
-  const key = parseKey(req.path); // 400 on traversal, NUL, …
-  const { params, preset } = applyPreset(query, deps.presets, deps.presetsOnly); // 404 unknown preset, 400 overrides
-  const requested = deps.parseSpec(params); // 400 naming each bad parameter
-  const hinted = resolveClientHints(requested, req.header, deps.hints, preset?.width); // w=auto, dpr=auto
-  const spec = preset?.qualities ? { ...hinted.spec, qualities: preset.qualities } : hinted.spec;
-  const token = formatToken(req.header); // Accept → avif | webp | legacy
-  const negotiated = spec.format === 'auto';
-  const policy: ResponsePolicy = {
-    cacheControl: preset?.cacheControl ?? deps.cacheControl,
-    vary: [...(negotiated ? ['Accept'] : []), ...hinted.vary],
-    ...(negotiated && { formatToken: token }),
-  };
-  const full = choose(key, canonicalizeSpec(spec, token, deps.limits), false);
+  const request = readImageRequest(deps, req); // 400/403/404 for anything malformed
   const conditions: ConditionalHeaders = { ifNoneMatch: req.header('if-none-match'), ifModifiedSince: req.header('if-modified-since') };
+  const full = request.kind === 'info' ? describing(deps, request.key, request.shape) : making(deps, request.key, request.spec, false);
 
   let choice = full;
   let kept = deps.producer.lookup(full.key); // variant tier
-  if (!kept && deps.producer.shouldDegrade()) {
-    choice = choose(key, economizeSpec(full.spec), true);
+  if (!kept && request.kind === 'variant' && deps.producer.shouldDegrade()) {
+    choice = making(deps, request.key, economizeSpec(request.spec), true);
     kept = deps.producer.lookup(choice.key);
   }
-  if (kept) return answer(deps, conditions, policy, choice, kept, { cache: 'hit' });
+  if (kept) return answer(deps, conditions, request.policy, choice, kept, { cache: 'hit' });
 
   if (hasConditions(conditions)) {
-    const stat = await deps.source.stat(key, req.signal); // metadata only, never the body
+    const stat = await deps.source.stat(request.key, req.signal); // metadata only, never the body
     for (const candidate of choice === full ? [full] : [full, choice]) {
       const etag = etagFor(candidate.key, stat.version);
       if (isNotModified(conditions, etag, stat.lastModified)) {
-        const headers = notModifiedHeaders({ ...labels(deps, policy, candidate), etag, lastModified: stat.lastModified, timings: {} });
+        const headers = notModifiedHeaders({ ...labels(deps, request.policy, candidate), etag, lastModified: stat.lastModified, timings: {} });
         return { status: 304, headers, log: { variant: candidate.key } };
       }
     }
   }
 
-  const made = await deps.producer.produce(key, choice.key, choice.spec, req.signal); // coalesced, bounded
-  return answer(deps, conditions, policy, choice, made, { sourceMs: made.sourceMs, transformMs: made.transformMs });
+  const made = await choice.make(req.signal); // coalesced, bounded
+  return answer(deps, conditions, request.policy, choice, made, { sourceMs: made.sourceMs, transformMs: made.transformMs });
 }
 
-/** Checks `sig` (and `exp`) and removes them, so the rest of the flow sees only transform parameters. */
-function acceptSignature(deps: OriginDeps, req: VariantRequest, query: URLSearchParams): void {
-  verifySignature(req.path, query, req.rawQuery, deps.signingKeys, Math.floor(Date.now() / 1000));
-  query.delete('sig');
-  query.delete('exp');
+function making(deps: OriginDeps, key: SourceKey, spec: CanonicalSpec, degraded: boolean): Choice {
+  const variant = variantKey(key, spec);
+  return { key: variant, degraded, make: (signal) => deps.producer.produce(key, variant, spec, signal) };
 }
 
-function choose(key: SourceKey, spec: CanonicalSpec, degraded: boolean): Choice {
-  return { spec, key: variantKey(key, spec), degraded };
+/** The JSON each `info` shape answers with, from the source's bytes. */
+const DESCRIBERS: Readonly<Record<InfoShape, (bytes: Buffer, deps: OriginDeps) => Promise<unknown>>> = {
+  native: (bytes, deps) => describeImage(bytes, deps.limits),
+  'oss-info': async (bytes, deps) => toOssInfo(await describeImage(bytes, deps.limits)),
+  'oss-average-hue': async (bytes, deps) => toOssAverageHue(await describeImage(bytes, deps.limits)),
+};
+
+function describing(deps: OriginDeps, key: SourceKey, shape: InfoShape): Choice {
+  const variant = `${KEY_VERSION}:${key}?info=${shape}` as VariantKey;
+  const render = async (bytes: Buffer) => JSON.stringify(await DESCRIBERS[shape](bytes, deps));
+  return { key: variant, degraded: false, make: (signal) => deps.producer.describe(key, variant, render, signal) };
 }
 
 function labels(deps: OriginDeps, policy: ResponsePolicy, choice: Choice) {
@@ -154,6 +122,6 @@ function answer(
   if (isNotModified(conditions, variant.etag, variant.lastModified)) {
     return { status: 304, headers: notModifiedHeaders(common), log };
   }
-  const headers = imageHeaders({ ...common, format: variant.format, contentLength: variant.data.byteLength });
+  const headers = imageHeaders({ ...common, contentType: variant.contentType, contentLength: variant.data.byteLength });
   return { status: 200, headers, body: variant.data, log: { ...log, bytesOut: variant.data.byteLength } };
 }

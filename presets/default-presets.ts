@@ -1,11 +1,11 @@
 /**
- * The presets the project ships (used unless `ORIGIN_PRESETS` names the operator's own file):
- * the handful of variants a social feed asks for. Widths are CSS pixels; clients add `dpr`
- * (or `dpr=auto` with client hints) and the origin negotiates the format unless `fm` is given.
+ * The presets and watermarks the project ships (used unless `ORIGIN_PRESETS` names the operator's
+ * own file): the handful of variants a social feed asks for. Widths are CSS pixels; clients add
+ * `dpr` (or `dpr=auto` with client hints) and the origin negotiates the format unless `fm` is given.
  */
 import type { PresetFile } from './preset-schema.js';
 
-export const DEFAULT_PRESETS = {
+const DEFAULT_PRESETS = {
   // Grid and search thumbnails: a square crop of the interesting part.
   thumb: {
     params: { w: 200, h: 200, fit: 'cover', pos: 'attention' },
@@ -33,4 +33,12 @@ export const DEFAULT_PRESETS = {
     params: { w: 1200, h: 630, fit: 'cover', pos: 'attention', fm: 'jpeg' },
     cacheControl: 'public, max-age=86400',
   },
-} satisfies PresetFile;
+} satisfies PresetFile['presets'];
+
+/** Examples that work with the sample images (`samples/logo.png`); real deployments name their own. */
+const DEFAULT_WATERMARKS = {
+  'sample-logo': { image: 'logo.png', width: 0.12, gravity: 'se', opacity: 0.8 },
+  'sample-text': { text: '© image-origin 示例', size: 0.035, gravity: 'sw', opacity: 0.8 },
+} satisfies PresetFile['watermarks'];
+
+export const DEFAULT_PRESET_FILE = { presets: DEFAULT_PRESETS, watermarks: DEFAULT_WATERMARKS } satisfies PresetFile;

@@ -6,6 +6,7 @@
  */
 import { InvalidRequestError } from '../transforms/errors.js';
 import type { QualityTable, RequestedSpec } from '../transforms/spec.js';
+import type { Watermark } from '../transforms/watermark.js';
 import { presetFileSchema } from './preset-schema.js';
 
 export interface Preset {
@@ -22,6 +23,12 @@ export interface Preset {
 
 export type PresetRegistry = ReadonlyMap<string, Preset>;
 
+/** Everything the preset file defines. */
+export interface PresetCatalog {
+  readonly presets: PresetRegistry;
+  readonly watermarks: ReadonlyMap<string, Watermark>;
+}
+
 export class PresetFileError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(problems.join('\n'));
@@ -29,21 +36,23 @@ export class PresetFileError extends Error {
   }
 }
 
-export function createPresetRegistry(file: unknown, parseSpec: (query: URLSearchParams) => RequestedSpec): PresetRegistry {
+export function createPresetCatalog(file: unknown, parseSpec: (query: URLSearchParams) => RequestedSpec): PresetCatalog {
   const parsed = presetFileSchema.safeParse(file);
   if (!parsed.success) {
     throw new PresetFileError(
       parsed.error.issues.map((issue) => {
-        const [name, ...rest] = issue.path.map(String);
-        // A bad preset name is reported by zod as an invalid record key, with the reason nested.
-        if (issue.code === 'invalid_key') return `preset "${name}": bad name: ${issue.issues[0]?.message ?? issue.message}`;
-        return name === undefined ? issue.message : `preset "${name}": ${rest.join('.') || 'value'}: ${issue.message}`;
+        const [section, name, ...rest] = issue.path.map(String);
+        const what = section === 'watermarks' ? 'watermark' : 'preset';
+        // A bad name is reported by zod as an invalid record key, with the reason nested.
+        if (issue.code === 'invalid_key') return `${what} "${name}": bad name: ${issue.issues[0]?.message ?? issue.message}`;
+        return name === undefined ? `${section ?? 'file'}: ${issue.message}` : `${what} "${name}": ${rest.join('.') || 'value'}: ${issue.message}`;
       }),
     );
   }
   const problems: string[] = [];
   const registry = new Map<string, Preset>();
-  for (const [name, definition] of Object.entries(parsed.data)) {
+  const watermarks = new Map(Object.entries(parsed.data.watermarks));
+  for (const [name, definition] of Object.entries(parsed.data.presets)) {
     const params = new Map(Object.entries(definition.params).filter((e): e is [string, string] => e[1] !== undefined));
     let spec: RequestedSpec;
     try {
@@ -52,6 +61,9 @@ export function createPresetRegistry(file: unknown, parseSpec: (query: URLSearch
       if (!(error instanceof InvalidRequestError)) throw error;
       problems.push(...error.problems.map((p) => `preset "${name}": ${p.param}: ${p.message}`));
       continue;
+    }
+    if (spec.watermark !== undefined && !watermarks.has(spec.watermark)) {
+      problems.push(`preset "${name}": wm: no watermark named "${spec.watermark}" in the file`);
     }
     registry.set(name, {
       name,
@@ -63,5 +75,5 @@ export function createPresetRegistry(file: unknown, parseSpec: (query: URLSearch
     });
   }
   if (problems.length > 0) throw new PresetFileError(problems);
-  return registry;
+  return { presets: registry, watermarks };
 }

@@ -1,14 +1,17 @@
 /**
- * The preset file format, validated with zod at start-up. A preset names a variant an app asks
- * for by name (`?preset=thumb`): its parameters (in the query's own spelling), which parameters a
- * request may still override, and optionally its own `Cache-Control` and qualities per format.
+ * The preset file format, validated with zod at start-up: `{ "presets": {…}, "watermarks": {…} }`.
+ * A preset names a variant an app asks for by name (`?preset=thumb`): its parameters (in the
+ * query's own spelling), which parameters a request may still override, and optionally its own
+ * `Cache-Control` and qualities per format. A watermark names a logo or a text stamp (`wm=brand`).
  */
 import { z } from 'zod';
-import type { SpecParam } from '../transforms/spec.js';
+import { GRAVITIES, type SpecParam } from '../transforms/spec.js';
+import { DEFAULT_WATERMARK_FONT, type Watermark } from '../transforms/watermark.js';
 
 /** Parameter names a preset may set or let requests override (everything but `preset` itself). */
 export const PRESET_PARAMS = [
-  'w', 'h', 'fit', 'pos', 'dpr', 'enlarge', 'q', 'fm', 'rot', 'flip', 'blur', 'sharpen', 'bg', 'crop', 'anim',
+  'w', 'h', 'fit', 'pos', 'dpr', 'enlarge', 'q', 'fm', 'rot', 'flip', 'blur', 'sharpen', 'bg', 'crop', 'cropg', 'icrop',
+  'scale', 'round', 'circle', 'bri', 'con', 'wm', 'anim',
 ] as const satisfies readonly SpecParam[];
 
 const paramName = z.enum(PRESET_PARAMS, `must be one of ${PRESET_PARAMS.join(', ')}`);
@@ -27,10 +30,54 @@ export const presetSchema = z
   })
   .strict();
 
-export const presetFileSchema = z.record(
-  z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'preset names are 1-64 of a-z, 0-9, _ and -, starting with a letter or digit'),
-  presetSchema,
-);
+const placement = {
+  gravity: z.enum(GRAVITIES).default('se'),
+  /** Share of the output width between the mark and the anchored edges. */
+  margin: z.number().min(0).max(0.5).default(0.02),
+  opacity: z.number().min(0).max(1).default(0.6),
+  tile: z.boolean().default(false),
+};
+
+/** A source key in the same spelling as a request path without its leading slash. */
+const sourceKey = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((key) => !key.startsWith('/') && key.split('/').every((s) => s !== '' && s !== '.' && s !== '..'), 'must be a relative key without "." or ".." segments');
+
+const imageWatermarkSchema = z
+  .object({ image: sourceKey, width: z.number().gt(0).max(1).default(0.15), ...placement })
+  .strict()
+  .transform(({ image, ...rest }): Watermark => ({ kind: 'image', key: image, ...rest }));
+
+const textWatermarkSchema = z
+  .object({
+    text: z.string().min(1).max(200),
+    font: z.string().min(1).max(100).default(DEFAULT_WATERMARK_FONT),
+    /** Text height as a share of the output width. */
+    size: z.number().gt(0).max(0.5).default(0.04),
+    color: z
+      .string()
+      .regex(/^[0-9a-fA-F]{6}$/, 'must be rrggbb')
+      .transform((c) => c.toLowerCase())
+      .default('ffffff'),
+    shadow: z.boolean().default(true),
+    rotate: z.number().min(-180).max(180).default(0),
+    ...placement,
+  })
+  .strict()
+  .transform((mark): Watermark => ({ kind: 'text', ...mark }));
+
+export const watermarkSchema = z.union([imageWatermarkSchema, textWatermarkSchema], 'must be an image ({"image": key, …}) or a text ({"text": …}) watermark');
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'names are 1-64 of a-z, 0-9, _ and -, starting with a letter or digit');
+
+export const presetFileSchema = z
+  .object({
+    presets: z.record(name, presetSchema).default({}),
+    watermarks: z.record(name, watermarkSchema).default({}),
+  })
+  .strict();
 
 /** A preset file as written (the input side of the schema). */
 export type PresetFile = z.input<typeof presetFileSchema>;

@@ -5,8 +5,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DEFAULT_PRESETS } from '../presets/default-presets.js';
-import { createPresetRegistry, PresetFileError } from '../presets/preset-registry.js';
+import { DEFAULT_PRESET_FILE } from '../presets/default-presets.js';
+import { createPresetCatalog, PresetFileError } from '../presets/preset-registry.js';
 import { DEFAULT_LIMITS } from '../transforms/limits.js';
 import { createSpecParser } from '../transforms/spec.js';
 import { decode } from './helpers/images.js';
@@ -16,9 +16,10 @@ import { CORPUS, PROJECT_ROOT } from './helpers/paths.js';
 const parseSpec = createSpecParser(DEFAULT_LIMITS);
 const PHOTO = '/photos/evening-glow-baseline.jpg';
 
-function problemsOf(file: unknown): readonly string[] {
+/** Problems with a file holding just these presets. */
+function problemsOf(presets: unknown): readonly string[] {
   try {
-    createPresetRegistry(file, parseSpec);
+    createPresetCatalog({ presets }, parseSpec);
   } catch (error) {
     assert.ok(error instanceof PresetFileError);
     return error.problems;
@@ -28,8 +29,9 @@ function problemsOf(file: unknown): readonly string[] {
 
 describe('preset files', () => {
   test('the shipped presets are valid and include thumb, avatar, feed and full', () => {
-    const registry = createPresetRegistry(DEFAULT_PRESETS, parseSpec);
-    for (const name of ['thumb', 'avatar', 'feed', 'full']) assert.ok(registry.has(name), name);
+    const { presets, watermarks } = createPresetCatalog(DEFAULT_PRESET_FILE, parseSpec);
+    for (const name of ['thumb', 'avatar', 'feed', 'full']) assert.ok(presets.has(name), name);
+    assert.equal(watermarks.get('sample-text')?.kind, 'text');
   });
 
   test('a broken preset is named, with what is wrong', () => {
@@ -38,13 +40,14 @@ describe('preset files', () => {
     assert.match(problemsOf({ x: { params: { width: 10 } } })[0]!, /^preset "x": params: .*"width"/);
     assert.match(problemsOf({ x: { params: {}, overridable: ['preset'] } })[0]!, /^preset "x": overridable\.0: /);
     assert.match(problemsOf({ x: { params: {}, quality: { png: 5 } } })[0]!, /^preset "x": quality: /);
-    assert.match(problemsOf({ 'Bad Name': { params: {} } })[0]!, /preset names/);
+    assert.match(problemsOf({ 'Bad Name': { params: {} } })[0]!, /^preset "Bad Name": bad name: names are/);
+    assert.match(problemsOf({ x: { params: { wm: 'nope' } } })[0]!, /^preset "x": wm: no watermark named "nope"/);
   });
 
   test('a broken preset file stops start-up with a message naming the preset', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'presets-'));
     const file = path.join(dir, 'presets.json');
-    await writeFile(file, JSON.stringify({ hero: { params: { w: 1200, q: 500 } } }));
+    await writeFile(file, JSON.stringify({ presets: { hero: { params: { w: 1200, q: 500 } } } }));
     const run = spawnSync(process.execPath, ['dist/origin/main.js'], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ORIGIN_PRESETS: file, PORT: '0' },
@@ -69,8 +72,11 @@ describe('?preset= through the server', () => {
     await writeFile(
       file,
       JSON.stringify({
-        ...DEFAULT_PRESETS,
-        card: { params: { w: 300, h: 200, fit: 'cover', fm: 'webp' }, overridable: ['dpr'], cacheControl: 'public, max-age=600', quality: { webp: 40 } },
+        ...DEFAULT_PRESET_FILE,
+        presets: {
+          ...DEFAULT_PRESET_FILE.presets,
+          card: { params: { w: 300, h: 200, fit: 'cover', fm: 'webp' }, overridable: ['dpr'], cacheControl: 'public, max-age=600', quality: { webp: 40 } },
+        },
       }),
     );
     origin = await startOrigin({ ORIGIN_SOURCE: `fs:${CORPUS}`, ORIGIN_PRESETS: file });

@@ -6,7 +6,8 @@
  */
 import { effectiveQuality, type FormatToken } from './formats.js';
 import type { TransformLimits } from './limits.js';
-import type { CropRegion, Fit, Flip, OutputFormat, Position, QualityTable, Rotation, TransformSpec } from './spec.js';
+import type { CropRegion, Fit, Flip, IndexCrop, OutputFormat, Position, QualityTable, Rotation, TransformSpec } from './spec.js';
+import type { Watermark } from './watermark.js';
 
 /** An explicit format, or `auto-<token>` when it was negotiated from the `Accept` header. */
 export type FormatChoice = OutputFormat | `auto-${FormatToken}`;
@@ -32,6 +33,14 @@ export interface CanonicalSpec {
   readonly sharpen?: number;
   readonly background?: string;
   readonly crop?: CropRegion;
+  readonly indexCrop?: IndexCrop;
+  readonly scalePercent?: number;
+  readonly cornerRadius?: number;
+  readonly circleRadius?: number;
+  readonly brightness?: number;
+  readonly contrast?: number;
+  /** The watermark's full definition (not its name), so editing a watermark changes the key. */
+  readonly watermark?: Watermark;
   readonly animated: boolean;
   /** Made the cheap way under load (see `economizeSpec`); a separate variant with its own key. */
   readonly economy?: true;
@@ -40,7 +49,7 @@ export interface CanonicalSpec {
 /** Bump when the meaning of a canonical spec changes, so stale variants are never reused. */
 export const KEY_VERSION = 'v1';
 
-export function canonicalizeSpec(spec: TransformSpec, token: FormatToken, limits: TransformLimits): CanonicalSpec {
+export function canonicalizeSpec(spec: TransformSpec, token: FormatToken, limits: TransformLimits, watermark?: Watermark): CanonicalSpec {
   const box = scaleBox(spec.width, spec.height, spec.dpr, limits.maxOutputDimension);
   const bothSides = box.width !== undefined && box.height !== undefined;
   // With one side (or none) every fit keeps the aspect ratio, so they are all `inside`.
@@ -65,6 +74,13 @@ export function canonicalizeSpec(spec: TransformSpec, token: FormatToken, limits
     ...(spec.sharpen !== undefined && { sharpen: spec.sharpen }),
     ...(spec.background !== undefined && { background: spec.background }),
     ...(spec.crop && { crop: spec.crop }),
+    ...(spec.indexCrop && { indexCrop: spec.indexCrop }),
+    ...(spec.scalePercent !== undefined && { scalePercent: spec.scalePercent }),
+    ...(spec.cornerRadius !== undefined && { cornerRadius: spec.cornerRadius }),
+    ...(spec.circleRadius !== undefined && { circleRadius: spec.circleRadius }),
+    ...(spec.brightness !== undefined && { brightness: spec.brightness }),
+    ...(spec.contrast !== undefined && { contrast: spec.contrast }),
+    ...(watermark && { watermark }),
     animated: spec.animated,
   };
 }
@@ -104,11 +120,19 @@ export function serializeCanonical(spec: CanonicalSpec): string {
     ['fit', spec.fit],
     ['pos', spec.position],
     ['enlarge', spec.enlarge ? 1 : 0],
+    ['scale', spec.scalePercent],
     ['crop', spec.crop && `${spec.crop.x},${spec.crop.y},${spec.crop.width},${spec.crop.height}`],
+    ['cropg', spec.crop?.gravity],
+    ['icrop', spec.indexCrop && `${spec.indexCrop.axis},${spec.indexCrop.size},${spec.indexCrop.index}`],
     ['rot', spec.rotate],
     ['flip', spec.flip],
+    ['round', spec.cornerRadius],
+    ['circle', spec.circleRadius],
     ['blur', spec.blur],
     ['sharpen', spec.sharpen],
+    ['bri', spec.brightness],
+    ['con', spec.contrast],
+    ['wm', spec.watermark && serializeWatermark(spec.watermark)],
     ['bg', spec.background],
     ['anim', spec.animated ? 1 : 0],
     ['fm', spec.format],
@@ -121,4 +145,15 @@ export function serializeCanonical(spec: CanonicalSpec): string {
     .filter((f): f is [string, string | number] => f[1] !== undefined)
     .map(([name, value]) => `${name}=${value}`)
     .join('&');
+}
+
+/** Every field in a fixed order; text is percent-encoded so it cannot be mistaken for a separator. */
+function serializeWatermark(mark: Watermark): string {
+  const offset = mark.offset ? `${mark.offset.x}x${mark.offset.y}` : '';
+  const common = [mark.gravity, mark.margin, offset, mark.opacity, mark.tile ? 1 : 0];
+  const fields =
+    mark.kind === 'image'
+      ? ['image', encodeURIComponent(mark.key), mark.width, ...common]
+      : ['text', encodeURIComponent(mark.text), encodeURIComponent(mark.font), mark.size, mark.sizePx ?? '', mark.color, mark.shadow ? 1 : 0, mark.rotate, ...common];
+  return fields.join(':');
 }

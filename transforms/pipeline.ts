@@ -13,6 +13,7 @@ import { OriginError, InternalError, UnprocessableImageError } from './errors.js
 import { encoderOptions } from './formats.js';
 import type { TransformLimits } from './limits.js';
 import { planTransform, type SourceInfo, type TransformPlan } from './plan.js';
+import { watermarkOverlay } from './watermark.js';
 import { sniffFormat, type InputFormat } from './sniff-format.js';
 import type { OutputFormat, Position } from './spec.js';
 
@@ -25,24 +26,46 @@ export interface TransformResult {
   readonly pages: number;
 }
 
-export async function runPipeline(input: Buffer, spec: CanonicalSpec, limits: TransformLimits): Promise<TransformResult> {
+/** Bytes the pipeline needs besides the source: the logo of an image watermark. */
+export interface PipelineAssets {
+  readonly watermarkLogo?: Buffer;
+}
+
+export async function runPipeline(
+  input: Buffer,
+  spec: CanonicalSpec,
+  limits: TransformLimits,
+  assets: PipelineAssets = {},
+): Promise<TransformResult> {
   const format = sniffFormat(input, limits);
   const source = await probe(input, format, limits);
   const plan = planTransform(spec, source, limits);
-  let image: Sharp;
-  try {
-    image = buildPipeline(input, plan, limits);
-  } catch (error) {
-    throw new InternalError('could not build the sharp pipeline', error);
-  }
-  const { data, info } = await image.toBuffer({ resolveWithObject: true }).catch((error: unknown) => {
-    throw toDecodeError(error);
-  });
+  const decoded = await settle(() => buildPipeline(input, plan, limits));
+  const image = plan.finish ? await settle(() => finishPipeline(decoded, plan, assets, limits)) : decoded;
+  const { data, info } = await settle(() => encode(image, plan).toBuffer({ resolveWithObject: true }));
   if (data.byteLength > limits.maxOutputBytes) {
     throw new UnprocessableImageError('OUTPUT_TOO_LARGE', `output is larger than ${limits.maxOutputBytes} bytes`);
   }
   const pages = info.pages ?? 1;
   return { data, format: plan.output.format, width: info.width, height: info.pageHeight ?? info.height, pages };
+}
+
+/**
+ * Runs one stage: an exception thrown while building a sharp chain is our bug (500); a rejection
+ * from libvips while it decodes is the source's fault (422).
+ */
+async function settle<T>(stage: () => T | Promise<T>): Promise<T> {
+  let pending: T | Promise<T>;
+  try {
+    pending = stage();
+  } catch (error) {
+    throw new InternalError('could not build the sharp pipeline', error);
+  }
+  try {
+    return await pending;
+  } catch (error) {
+    throw toDecodeError(error);
+  }
 }
 
 /** Reads the header only, and refuses pixel bombs before a single pixel is decoded. */
@@ -93,9 +116,59 @@ function buildPipeline(input: Buffer, plan: TransformPlan, limits: TransformLimi
   }
   if (plan.blur !== undefined) image = image.blur(plan.blur);
   if (plan.sharpen !== undefined) image = image.sharpen({ sigma: plan.sharpen });
-  if (plan.flatten) image = image.flatten({ background: plan.flatten });
+  return image;
+}
+
+function encode(image: Sharp, plan: TransformPlan): Sharp {
+  const flattened = plan.flatten ? image.flatten({ background: plan.flatten }) : image;
   const encoder = encoderOptions(plan.output.format, plan.output.quality, plan.output.economy);
-  return image.toFormat(encoder.format, encoder.options);
+  return flattened.toFormat(encoder.format, encoder.options);
+}
+
+/**
+ * The second pass: masks, levels and the watermark need the first pass's output size and sRGB
+ * pixels, so the first pass is rendered to raw RGBA and finished here.
+ */
+async function finishPipeline(first: Sharp, plan: TransformPlan, assets: PipelineAssets, limits: TransformLimits): Promise<Sharp> {
+  const finish = plan.finish!;
+  const { data, info } = await first.toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { width, height } = info;
+  const load = (pixels: Buffer, w: number, h: number) =>
+    sharp(pixels, { raw: { width: w, height: h, channels: 4 } }).timeout({ seconds: limits.timeoutSeconds });
+  let image = load(data, width, height);
+  let size = { width, height };
+  if (finish.mask?.shape === 'circle') {
+    // OSS semantics: a centred square of 2r (at most the short side), transparent outside the circle.
+    const side = Math.min(2 * finish.mask.radius, width, height);
+    const square = { left: Math.floor((width - side) / 2), top: Math.floor((height - side) / 2), width: side, height: side };
+    image = load(await image.extract(square).raw().toBuffer(), side, side);
+    size = { width: side, height: side };
+  }
+  if (finish.levels) {
+    const { multiply, add } = finish.levels;
+    image = load(await image.linear([multiply, multiply, multiply, 1], [add, add, add, 0]).raw().toBuffer(), size.width, size.height);
+  }
+  // sharp composites last in a chain, so each composite gets a chain of its own.
+  if (finish.watermark) {
+    const overlay = await watermarkOverlay(finish.watermark, assets.watermarkLogo, size.width, size.height);
+    image = load(await image.composite([overlay]).raw().toBuffer(), size.width, size.height);
+  }
+  if (finish.mask) {
+    const masked = image.composite([{ input: maskSvg(finish.mask, size.width, size.height), blend: 'dest-in' }]);
+    // Rendered here, so that flattening for JPEG happens after the mask, not before it.
+    image = load(await masked.raw().toBuffer(), size.width, size.height);
+  }
+  return image;
+}
+
+/** White where the image stays, transparent elsewhere: a circle or a rounded rectangle. */
+function maskSvg(mask: NonNullable<NonNullable<TransformPlan['finish']>['mask']>, width: number, height: number): Buffer {
+  const radius = Math.min(mask.radius, width / 2, height / 2);
+  const shape =
+    mask.shape === 'circle'
+      ? `<circle cx="${width / 2}" cy="${height / 2}" r="${radius}"/>`
+      : `<rect width="${width}" height="${height}" rx="${radius}" ry="${radius}"/>`;
+  return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" fill="#fff">${shape}</svg>`);
 }
 
 /** Our positions read like CSS (`right-bottom`); sharp wants `right bottom` or a strategy. */

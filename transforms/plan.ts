@@ -8,7 +8,8 @@ import { InvalidRequestError, UnprocessableImageError } from './errors.js';
 import type { CanonicalSpec } from './canonical.js';
 import type { TransformLimits } from './limits.js';
 import type { InputFormat } from './sniff-format.js';
-import type { Fit, OutputFormat, Position, Rotation } from './spec.js';
+import type { Fit, IndexCrop, OutputFormat, Position, Rotation } from './spec.js';
+import { anchor, type Watermark } from './watermark.js';
 
 /** What the pipeline learns from the source's header before decoding it. */
 export interface SourceInfo {
@@ -62,6 +63,16 @@ export interface TransformPlan {
   };
   readonly blur?: number;
   readonly sharpen?: number;
+  /**
+   * Work that needs the resized image's size (masks, watermarks) or sRGB pixels (levels): done in
+   * a second pass over the first pass's raw output.
+   */
+  readonly finish?: {
+    readonly mask?: { readonly shape: 'circle' | 'round'; readonly radius: number };
+    /** Per colour channel: `multiply * value + add`. */
+    readonly levels?: { readonly multiply: number; readonly add: number };
+    readonly watermark?: Watermark;
+  };
   /** Set when the output cannot hold alpha but the image has some. */
   readonly flatten?: Rgba;
   readonly output: { readonly format: OutputFormat; readonly quality?: number; readonly economy: boolean };
@@ -80,9 +91,11 @@ const ANIMATABLE_INPUTS: ReadonlySet<InputFormat> = new Set(['gif', 'webp']);
 const ANIMATABLE_OUTPUTS: ReadonlySet<OutputFormat> = new Set(['gif', 'webp']);
 
 export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: TransformLimits): TransformPlan {
-  // libvips cannot rotate a multi-frame image by a quarter turn: those requests get frame one.
+  const finish = planFinish(spec);
+  // libvips cannot rotate a multi-frame image by a quarter turn, and the finishing pass works on
+  // one frame: those requests get frame one.
   const wantsAnimation =
-    spec.animated && source.pages > 1 && ANIMATABLE_INPUTS.has(source.format) && spec.rotate % 180 === 0;
+    spec.animated && source.pages > 1 && ANIMATABLE_INPUTS.has(source.format) && spec.rotate % 180 === 0 && !finish;
   const format = resolveFormat(spec, source, wantsAnimation);
   const animated = wantsAnimation && ANIMATABLE_OUTPUTS.has(format);
   if (animated) assertAnimationWithinLimits(source, limits);
@@ -90,7 +103,7 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
   const quarterTurn = spec.rotate % 180 !== 0;
   const mirrorLeftRight = quarterTurn ? spec.flip === 'v' || spec.flip === 'hv' : spec.flip === 'h' || spec.flip === 'hv';
   const mirrorTopBottom = quarterTurn ? spec.flip === 'h' || spec.flip === 'hv' : spec.flip === 'v' || spec.flip === 'hv';
-  const region = spec.crop && clampCrop(spec.crop, source);
+  const region = spec.crop ? clampCrop(spec.crop, source) : spec.indexCrop && indexRegion(spec.indexCrop, source);
   // Without a rotation sharp crops the upright image and mirrors afterwards, as the spec reads.
   const crop =
     region && spec.rotate !== 0
@@ -102,7 +115,7 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
 
   const padding = spec.background !== undefined ? parseHexColour(spec.background) : source.hasAlpha ? TRANSPARENT : WHITE;
   const resize = planResize(spec, before, limits, padding);
-  const gainsAlpha = resize?.fit === 'contain' && padding.alpha < 1;
+  const gainsAlpha = (resize?.fit === 'contain' && padding.alpha < 1) || finish?.mask !== undefined;
   const flatten =
     format === 'jpeg' && (source.hasAlpha || gainsAlpha)
       ? spec.background !== undefined ? { ...parseHexColour(spec.background), alpha: 1 } : WHITE
@@ -119,6 +132,7 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
     ...(resize && { resize }),
     ...(spec.blur !== undefined && { blur: spec.blur }),
     ...(spec.sharpen !== undefined && { sharpen: spec.sharpen }),
+    ...(finish && { finish }),
     ...(flatten && { flatten }),
     output: {
       format,
@@ -138,7 +152,9 @@ function resolveFormat(spec: CanonicalSpec, source: SourceInfo, wantsAnimation: 
       return 'webp';
     case 'auto-legacy':
       if (wantsAnimation) return 'gif';
-      return source.hasAlpha || (spec.background !== undefined && parseHexColour(spec.background).alpha < 1) ? 'png' : 'jpeg';
+      return source.hasAlpha || hasMask(spec) || (spec.background !== undefined && parseHexColour(spec.background).alpha < 1)
+        ? 'png'
+        : 'jpeg';
     default:
       return spec.format;
   }
@@ -178,14 +194,55 @@ export function rotateRegion(region: Region, size: Size, rotate: Rotation): Regi
 }
 
 function clampCrop(crop: NonNullable<CanonicalSpec['crop']>, source: SourceInfo): Region {
-  const left = crop.x;
-  const top = crop.y;
+  // With a gravity the offsets are measured inward from that anchor (OSS crop semantics).
+  const anchored = crop.gravity ? anchor(crop.gravity, source.width, source.height, crop.width, crop.height, { x: 0, y: 0 }) : { left: 0, top: 0 };
+  const inward = (g: string | undefined, along: 'x' | 'y') =>
+    along === 'x' ? (g?.endsWith('e') ? -crop.x : crop.x) : g?.startsWith('s') ? -crop.y : crop.y;
+  const left = Math.max(0, anchored.left + inward(crop.gravity, 'x'));
+  const top = Math.max(0, anchored.top + inward(crop.gravity, 'y'));
   const width = Math.min(crop.width, source.width - left);
   const height = Math.min(crop.height, source.height - top);
   if (left >= source.width || top >= source.height || width < 1 || height < 1) {
     throw new InvalidRequestError([{ param: 'crop', message: `region lies outside the ${source.width}x${source.height} image` }]);
   }
   return { left, top, width, height };
+}
+
+/** Slice `index` of `size` pixels along an axis; an index past the end keeps the whole image (as OSS does). */
+function indexRegion(cut: IndexCrop, source: SourceInfo): Region | undefined {
+  const length = cut.axis === 'x' ? source.width : source.height;
+  const start = cut.index * cut.size;
+  if (start >= length) return undefined;
+  const extent = Math.min(cut.size, length - start);
+  return cut.axis === 'x'
+    ? { left: start, top: 0, width: extent, height: source.height }
+    : { left: 0, top: start, width: source.width, height: extent };
+}
+
+function hasMask(spec: CanonicalSpec): boolean {
+  return spec.circleRadius !== undefined || spec.cornerRadius !== undefined;
+}
+
+function planFinish(spec: CanonicalSpec): TransformPlan['finish'] {
+  const mask =
+    spec.circleRadius !== undefined
+      ? { shape: 'circle' as const, radius: spec.circleRadius }
+      : spec.cornerRadius !== undefined
+        ? { shape: 'round' as const, radius: spec.cornerRadius }
+        : undefined;
+  const levels = planLevels(spec.brightness ?? 0, spec.contrast ?? 0);
+  if (!mask && !levels && !spec.watermark) return undefined;
+  return { ...(mask && { mask }), ...(levels && { levels }), ...(spec.watermark && { watermark: spec.watermark }) };
+}
+
+/**
+ * Brightness shifts every colour value by up to ±255 (±100 → full range); contrast scales the
+ * distance from mid-grey by 0…2 (-100 → flat grey, +100 → doubled).
+ */
+function planLevels(brightness: number, contrast: number): { multiply: number; add: number } | undefined {
+  if (brightness === 0 && contrast === 0) return undefined;
+  const multiply = 1 + contrast / 100;
+  return { multiply, add: 128 * (1 - multiply) + brightness * 2.55 };
 }
 
 function planResize(
@@ -195,6 +252,10 @@ function planResize(
   background: Rgba,
 ): TransformPlan['resize'] {
   const max = limits.maxOutputDimension;
+  if (spec.scalePercent !== undefined) {
+    const side = (v: number) => Math.min(max, Math.max(1, Math.round((v * spec.scalePercent!) / 100)));
+    return { width: side(before.width), height: side(before.height), fit: 'fill', position: 'center', withoutEnlargement: !spec.enlarge, background };
+  }
   if (spec.width !== undefined || spec.height !== undefined) {
     return {
       ...(spec.width !== undefined && { width: spec.width }),

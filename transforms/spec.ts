@@ -23,12 +23,24 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 export type Rotation = 0 | 90 | 180 | 270;
 export type Flip = 'h' | 'v' | 'hv';
 
-/** A region of the upright original, in pixels. */
+/** Compass anchors (Alibaba OSS spelling): where a crop or a watermark is measured from. */
+export const GRAVITIES = ['nw', 'n', 'ne', 'w', 'c', 'e', 'sw', 's', 'se'] as const;
+export type Gravity = (typeof GRAVITIES)[number];
+
+/** A region of the upright original, in pixels, offset from `gravity` (default the top-left corner). */
 export interface CropRegion {
   readonly x: number;
   readonly y: number;
   readonly width: number;
   readonly height: number;
+  readonly gravity?: Gravity;
+}
+
+/** Cuts the image into slices of `size` pixels along an axis and keeps slice `index` (OSS indexcrop). */
+export interface IndexCrop {
+  readonly axis: 'x' | 'y';
+  readonly size: number;
+  readonly index: number;
 }
 
 /** Qualities per lossy format, from a preset; a request's own `q` wins over them. */
@@ -54,6 +66,21 @@ export interface TransformSpec {
   /** Lower-case `rrggbb` or `rrggbbaa`. */
   readonly background?: string;
   readonly crop?: CropRegion;
+  readonly indexCrop?: IndexCrop;
+  /** Resize to this percentage of the (cropped) original instead of a `w`/`h` box. */
+  readonly scalePercent?: number;
+  /** Rounded corners of the output, radius in output pixels. */
+  readonly cornerRadius?: number;
+  /** Keep a centred circle of this radius (output pixels), transparent outside. */
+  readonly circleRadius?: number;
+  /** -100 … 100, 0 unchanged. */
+  readonly brightness?: number;
+  /** -100 … 100, 0 unchanged. */
+  readonly contrast?: number;
+  /** A named watermark (resolved against the watermarks of the preset file). */
+  readonly watermark?: string;
+  /** Free text for a text watermark; only accepted on signed URLs. */
+  readonly watermarkText?: string;
   readonly animated: boolean;
   /** From the preset, not the query. */
   readonly qualities?: QualityTable;
@@ -90,6 +117,16 @@ const orAuto = <T>(schema: z.ZodType<T, string>) => z.union([z.literal('auto'), 
 /** Largest crop coordinate accepted: beyond any image that passes the input pixel limit's side. */
 const MAX_CROP_COORDINATE = 100_000;
 
+/** A watermark line, not a paragraph. */
+const MAX_WATERMARK_TEXT = 200;
+
+const signed = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?\d{1,3}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
 function createParamSchemas(limits: TransformLimits) {
   return {
     w: orAuto(integer(1, limits.maxOutputDimension)),
@@ -119,6 +156,26 @@ function createParamSchemas(limits: TransformLimits) {
       .refine(([, , w, h]) => w >= 1 && h >= 1, 'w and h must be at least 1')
       .refine((c) => c.every((n) => n <= MAX_CROP_COORDINATE), `values must be at most ${MAX_CROP_COORDINATE}`)
       .transform(([x, y, width, height]): CropRegion => ({ x, y, width, height })),
+    cropg: z.enum(GRAVITIES, `must be one of ${GRAVITIES.join(', ')}`),
+    icrop: z
+      .string()
+      .regex(/^[xy],\d{1,6},\d{1,4}$/, 'must be x|y,size,index (e.g. x,200,1)')
+      .transform((v): IndexCrop => {
+        const [axis, size, index] = v.split(',');
+        return { axis: axis as 'x' | 'y', size: Number(size), index: Number(index) };
+      })
+      .refine((c) => c.size >= 1, 'size must be at least 1'),
+    scale: integer(1, 1000),
+    round: integer(1, 4096),
+    circle: integer(1, 4096),
+    bri: signed(-100, 100),
+    con: signed(-100, 100),
+    wm: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a watermark name'),
+    // Pango renders whatever it gets; keep it to one short line of text.
+    wmt: z.string().min(1).max(MAX_WATERMARK_TEXT, `must be 1-${MAX_WATERMARK_TEXT} characters`).refine(
+      (v) => !/[\u0000-\u001f\u007f]/.test(v),
+      'must not contain control characters',
+    ),
     anim: flag,
   } as const;
 }
@@ -157,8 +214,9 @@ export function createSpecParser(limits: TransformLimits): (query: URLSearchPara
       if (result.success) values[name as SpecParam] = result.data;
       else problems.push({ param: name, message: result.error.issues.map((i) => i.message).join(', ') });
     }
-    if (problems.length > 0) throw new InvalidRequestError(dedupeProblems(problems));
     const v = values as Partial<{ [K in SpecParam]: z.output<(typeof schemas)[K]> }>;
+    problems.push(...combinationProblems(v));
+    if (problems.length > 0) throw new InvalidRequestError(dedupeProblems(problems));
     return {
       ...(v.w !== undefined && { width: v.w }),
       ...(v.h !== undefined && { height: v.h }),
@@ -173,10 +231,30 @@ export function createSpecParser(limits: TransformLimits): (query: URLSearchPara
       ...(v.blur !== undefined && { blur: v.blur }),
       ...(v.sharpen !== undefined && { sharpen: v.sharpen }),
       ...(v.bg !== undefined && { background: v.bg }),
-      ...(v.crop !== undefined && { crop: v.crop }),
+      ...(v.crop !== undefined && { crop: v.cropg && v.cropg !== 'nw' ? { ...v.crop, gravity: v.cropg } : v.crop }),
+      ...(v.icrop !== undefined && { indexCrop: v.icrop }),
+      ...(v.scale !== undefined && { scalePercent: v.scale }),
+      ...(v.round !== undefined && { cornerRadius: v.round }),
+      ...(v.circle !== undefined && { circleRadius: v.circle }),
+      ...(v.bri !== undefined && v.bri !== 0 && { brightness: v.bri }),
+      ...(v.con !== undefined && v.con !== 0 && { contrast: v.con }),
+      ...(v.wm !== undefined && { watermark: v.wm }),
+      ...(v.wmt !== undefined && { watermarkText: v.wmt }),
       animated: v.anim ?? false,
     };
   };
+}
+
+/** Parameters that are valid alone but contradict each other. */
+function combinationProblems(v: Partial<Record<SpecParam, unknown>>): Problem[] {
+  const problems: Problem[] = [];
+  if (v.cropg !== undefined && v.crop === undefined) problems.push({ param: 'cropg', message: 'needs crop' });
+  if (v.icrop !== undefined && v.crop !== undefined) problems.push({ param: 'icrop', message: 'cannot be combined with crop' });
+  if (v.scale !== undefined && (v.w !== undefined || v.h !== undefined)) {
+    problems.push({ param: 'scale', message: 'cannot be combined with w or h' });
+  }
+  if (v.round !== undefined && v.circle !== undefined) problems.push({ param: 'round', message: 'cannot be combined with circle' });
+  return problems;
 }
 
 /** A parameter repeated ten times is one problem, not ten. */

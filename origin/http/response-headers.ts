@@ -2,8 +2,7 @@
  * Every header an image response carries, built in one pure function so 200 and 304 answers
  * cannot drift apart: a 304 sends the subset RFC 9110 §15.4.5 requires of it.
  */
-import { MIME_TYPES, type FormatToken } from '../../transforms/formats.js';
-import type { OutputFormat } from '../../transforms/spec.js';
+import type { FormatToken } from '../../transforms/formats.js';
 
 export interface Timings {
   /** Source fetch, in milliseconds. */
@@ -43,10 +42,10 @@ export function notModifiedHeaders(input: ResponseHeaderInput): HeaderMap {
   };
 }
 
-export function imageHeaders(input: ResponseHeaderInput & { format: OutputFormat; contentLength: number }): HeaderMap {
+export function imageHeaders(input: ResponseHeaderInput & { contentType: string; contentLength: number }): HeaderMap {
   return {
     ...notModifiedHeaders(input),
-    'content-type': MIME_TYPES[input.format],
+    'content-type': input.contentType,
     'content-length': String(input.contentLength),
   };
 }

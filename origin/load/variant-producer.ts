@@ -10,10 +10,11 @@ import type { CanonicalSpec } from '../../transforms/canonical.js';
 import { NotFoundError, SourceTimeoutError, SourceTooLargeError } from '../../transforms/errors.js';
 import type { TransformLimits } from '../../transforms/limits.js';
 import { runPipeline } from '../../transforms/pipeline.js';
-import type { OutputFormat } from '../../transforms/spec.js';
+import { MIME_TYPES } from '../../transforms/formats.js';
 import { createMemoryTier } from '../cache/memory-tier.js';
 import type { CacheConfig, LoadConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
+import { parseKey } from '../sources/parse-key.js';
 import type { ImageSource, SourceKey, SourceObject } from '../sources/source.js';
 import { etagFor, type VariantKey } from '../variant-key.js';
 import { createSharedWork } from './shared-work.js';
@@ -22,7 +23,7 @@ import { createWorkQueue } from './work-queue.js';
 /** A produced variant: what every waiter and every later cache hit answers with. */
 export interface Variant {
   readonly data: Buffer;
-  readonly format: OutputFormat;
+  readonly contentType: string;
   readonly etag: string;
   readonly lastModified?: Date | undefined;
   /** How long the producing request spent on the source and on the transform, in ms. */
@@ -46,6 +47,8 @@ export interface VariantProducer {
   shouldDegrade(): boolean;
   /** Joins or starts the work for `variant`; rejects with OverloadedError (503) when it cannot be taken. */
   produce(key: SourceKey, variant: VariantKey, spec: CanonicalSpec, signal: AbortSignal): Promise<Variant>;
+  /** The same for a description of the source (`?info=1`): `render` turns the source bytes into a JSON body. */
+  describe(key: SourceKey, variant: VariantKey, render: (bytes: Buffer) => Promise<string>, signal: AbortSignal): Promise<Variant>;
   readonly transformsQueued: number;
   readonly transformsRunning: number;
 }
@@ -96,31 +99,52 @@ export function createVariantProducer(deps: ProducerDeps): VariantProducer {
     );
   }
 
-  async function make(key: SourceKey, variant: VariantKey, spec: CanonicalSpec, signal: AbortSignal): Promise<Variant> {
-    const place = transformQueue.reserve(); // shed here, before touching the source
-    let fetched: { object: SourceObject; ms: number };
+  /** What a production made, before it is stamped with identity and timings. */
+  interface Rendered {
+    readonly data: Buffer;
+    readonly contentType: string;
+    /** Metrics label: the output format, or `info`. */
+    readonly label: string;
+  }
+
+  /**
+   * The shared shape of every production: reserve a transform place (shedding here, before the
+   * source is touched), fetch the source and any extra source (a watermark logo), render in a
+   * transform slot, keep the result.
+   */
+  async function make(
+    key: SourceKey,
+    variant: VariantKey,
+    signal: AbortSignal,
+    extraKey: SourceKey | undefined,
+    render: (source: Buffer, extra: Buffer | undefined) => Promise<Rendered>,
+  ): Promise<Variant> {
+    const place = transformQueue.reserve();
+    let fetched: [{ object: SourceObject; ms: number }, { object: SourceObject; ms: number } | undefined];
     try {
-      fetched = await fetchOriginal(key, signal);
+      fetched = await Promise.all([fetchOriginal(key, signal), extraKey && fetchOriginal(extraKey, signal)]);
     } catch (error) {
       place.cancel();
       throw error;
     }
-    const { object, ms: sourceMs } = fetched;
-    const { result, ms: transformMs } = await place.run(async () => {
+    const [{ object, ms: sourceMs }, extra] = fetched;
+    const { rendered, ms: transformMs } = await place.run(async () => {
       const started = performance.now();
-      const result = await runPipeline(object.bytes, spec, limits);
-      return { result, ms: elapsedSince(started) };
+      const rendered = await render(object.bytes, extra?.object.bytes);
+      return { rendered, ms: elapsedSince(started) };
     }, signal);
-    metrics.transforms.inc({ format: result.format });
-    metrics.transformDuration.observe({ format: result.format }, transformMs / 1000);
+    metrics.transforms.inc({ format: rendered.label });
+    metrics.transformDuration.observe({ format: rendered.label }, transformMs / 1000);
     if (!recentKeys.has(variant)) {
       recentKeys.set(variant, true);
       metrics.newVariants.inc();
     }
+    // The logo's version is part of the representation: a new logo is a new ETag.
+    const version = extra ? `${object.version}+${extra.object.version}` : object.version;
     const made: Variant = {
-      data: result.data,
-      format: result.format,
-      etag: etagFor(variant, object.version),
+      data: rendered.data,
+      contentType: rendered.contentType,
+      etag: etagFor(variant, version),
       lastModified: object.lastModified,
       sourceMs,
       transformMs,
@@ -130,6 +154,11 @@ export function createVariantProducer(deps: ProducerDeps): VariantProducer {
     return made;
   }
 
+  async function renderImage(spec: CanonicalSpec, source: Buffer, logo: Buffer | undefined): Promise<Rendered> {
+    const result = await runPipeline(source, spec, limits, logo ? { watermarkLogo: logo } : {});
+    return { data: result.data, contentType: MIME_TYPES[result.format], label: result.format };
+  }
+
   return {
     lookup(variant) {
       const kept = variants.get(variant);
@@ -137,7 +166,20 @@ export function createVariantProducer(deps: ProducerDeps): VariantProducer {
       return kept;
     },
     shouldDegrade: () => transformQueue.queued >= load.degradeQueueDepth && load.degradeQueueDepth > 0,
-    produce: (key, variant, spec, signal) => productions.run(variant, signal, (work) => make(key, variant, spec, work)),
+    produce: (key, variant, spec, signal) =>
+      productions.run(variant, signal, (work) =>
+        make(key, variant, work, spec.watermark?.kind === 'image' ? logoKey(spec.watermark.key) : undefined, (source, logo) =>
+          renderImage(spec, source, logo),
+        ),
+      ),
+    describe: (key, variant, render, signal) =>
+      productions.run(variant, signal, (work) =>
+        make(key, variant, work, undefined, async (source) => ({
+          data: Buffer.from(await render(source)),
+          contentType: 'application/json; charset=utf-8',
+          label: 'info',
+        })),
+      ),
     get transformsQueued() {
       return transformQueue.queued;
     },
@@ -145,6 +187,11 @@ export function createVariantProducer(deps: ProducerDeps): VariantProducer {
       return transformQueue.running;
     },
   };
+}
+
+/** A watermark's logo key comes from the operator's preset file, but goes through the same checks as request keys. */
+function logoKey(key: string): SourceKey {
+  return parseKey(`/${key}`);
 }
 
 function elapsedSince(started: number): number {

@@ -1,0 +1,49 @@
+/** The OSS dialect through the real server: same variant as native, OSS-shaped info, refusals. */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { decode } from './helpers/images.js';
+import { jsonError, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
+import { CORPUS } from './helpers/paths.js';
+
+let origin: RunningOrigin;
+before(async () => {
+  origin = await startOrigin({ ORIGIN_SOURCE: `fs:${CORPUS}` });
+});
+after(() => origin.close());
+
+const PHOTO = '/photos/evening-glow-baseline.jpg';
+const oss = (value: string) => rawGet(origin.url, `${PHOTO}?x-oss-process=${value}`);
+
+describe('x-oss-process through the server', () => {
+  test('an OSS URL and its native equivalent are one variant with one ETag', async () => {
+    const viaOss = await oss('image/resize,m_fill,w_100,h_100/quality,Q_70/format,webp');
+    const native = await rawGet(origin.url, `${PHOTO}?w=100&h=100&fit=cover&q=70&fm=webp&anim=1`);
+    assert.equal(viaOss.status, 200);
+    assert.equal(viaOss.headers.etag, native.headers.etag);
+    const d = await decode(viaOss.body);
+    assert.deepEqual([d.format, d.width, d.height], ['webp', 100, 100]);
+  });
+
+  test('style/<name> is the preset of that name', async () => {
+    const style = await oss('style/thumb');
+    const preset = await rawGet(origin.url, `${PHOTO}?preset=thumb`);
+    assert.equal(style.headers.etag, preset.headers.etag);
+  });
+
+  test('image/info and image/average-hue answer in OSS shape', async () => {
+    const info = JSON.parse((await oss('image/info')).body.toString()) as Record<string, { value: string }>;
+    assert.deepEqual([info.ImageWidth?.value, info.ImageHeight?.value, info.Format?.value, info.FileSize?.value], ['2560', '1600', 'jpg', '632699']);
+    const hue = JSON.parse((await oss('image/average-hue')).body.toString()) as { RGB: string };
+    assert.match(hue.RGB, /^0x[0-9a-f]{6}$/);
+  });
+
+  test('unsupported operations and mixing dialects are 400s that name the problem', async () => {
+    const rotate = await oss('image/rotate,45');
+    assert.equal(rotate.status, 400);
+    assert.equal(jsonError(rotate).code, 'UNSUPPORTED_OSS_OPERATION');
+    assert.match(JSON.stringify(jsonError(rotate).problems), /rotate/);
+    const mixed = await rawGet(origin.url, `${PHOTO}?x-oss-process=image/resize,w_100&w=100`);
+    assert.equal(mixed.status, 400);
+    assert.equal(jsonError(mixed).problems?.[0]?.param, 'w');
+  });
+});

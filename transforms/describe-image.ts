@@ -1,0 +1,71 @@
+/**
+ * What `?info=1` answers: the source's facts (size, format, bytes, orientation, alpha, frames)
+ * plus what a feed paints before the image arrives: the average colour and a BlurHash. Reads the
+ * header like the pipeline does (same sniffing and pixel limits), then one 32-pixel thumbnail.
+ */
+import sharp from 'sharp';
+import { encodeBlurhash } from './blurhash.js';
+import { UnprocessableImageError } from './errors.js';
+import type { TransformLimits } from './limits.js';
+import { sniffFormat, type InputFormat } from './sniff-format.js';
+
+export interface ImageInfo {
+  /** Upright size (EXIF orientation applied), of one frame. */
+  readonly width: number;
+  readonly height: number;
+  readonly format: InputFormat;
+  readonly bytes: number;
+  /** EXIF orientation as stored (1 when absent). */
+  readonly orientation: number;
+  readonly hasAlpha: boolean;
+  readonly animated: boolean;
+  readonly frames: number;
+  /** `#rrggbb`, the mean of all pixels (alpha composited on white). */
+  readonly averageColor: string;
+  readonly blurhash: string;
+}
+
+/** Enough pixels for a 4×3-component hash; more only costs time. */
+const THUMB = 32;
+
+export async function describeImage(input: Buffer, limits: TransformLimits): Promise<ImageInfo> {
+  const format = sniffFormat(input, limits);
+  const metadata = await sharp(input, { limitInputPixels: false }).metadata().catch((error: unknown) => {
+    throw new UnprocessableImageError('UNREADABLE_IMAGE', 'source image header cannot be read', error);
+  });
+  const { width, height } = metadata.autoOrient;
+  if (width * height > limits.maxInputPixels) {
+    throw new UnprocessableImageError('IMAGE_TOO_LARGE', `source is ${width}x${height}, above the ${limits.maxInputPixels}-pixel limit`);
+  }
+  const thumb = await sharp(input, { autoOrient: true, limitInputPixels: limits.maxInputPixels, failOn: 'error' })
+    .timeout({ seconds: limits.timeoutSeconds })
+    .resize(THUMB, THUMB, { fit: 'inside' })
+    .flatten({ background: '#ffffff' })
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+    .catch((error: unknown) => {
+      throw new UnprocessableImageError('UNREADABLE_IMAGE', 'source image cannot be decoded', error);
+    });
+  const { data, info } = thumb;
+  const frames = metadata.pages ?? 1;
+  return {
+    width,
+    height,
+    format,
+    bytes: input.byteLength,
+    orientation: metadata.orientation ?? 1,
+    hasAlpha: metadata.hasAlpha,
+    animated: frames > 1 && (format === 'gif' || format === 'webp'),
+    frames,
+    averageColor: averageColor(data, info.channels),
+    blurhash: encodeBlurhash(data, info.width, info.height, info.channels),
+  };
+}
+
+function averageColor(pixels: Buffer, channels: number): string {
+  const sums = [0, 0, 0];
+  for (let i = 0; i < pixels.length; i += channels) for (let c = 0; c < 3; c++) sums[c]! += pixels[i + c]!;
+  const count = pixels.length / channels;
+  return `#${sums.map((sum) => Math.round(sum / count).toString(16).padStart(2, '0')).join('')}`;
+}

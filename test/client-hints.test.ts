@@ -7,6 +7,7 @@ import { DEFAULT_LIMITS } from '../transforms/limits.js';
 import { createSpecParser } from '../transforms/spec.js';
 import { decode } from './helpers/images.js';
 import { rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
+import { BROWSER_ACCEPTS } from './helpers/browsers.js';
 import { CORPUS } from './helpers/paths.js';
 
 const PHOTO = '/photos/evening-glow-baseline.jpg'; // 2560x1600
@@ -77,16 +78,7 @@ describe('client hints through the server', () => {
 });
 
 describe('format tokens', () => {
-  const browsers: [string, string, string][] = [
-    ['Chrome', 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8', 'avif'],
-    ['Firefox', 'image/avif,image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5', 'avif'],
-    ['Safari 16', 'image/webp,image/avif,video/*;q=0.8,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5', 'avif'],
-    ['Safari 17', 'image/webp,image/avif,image/jxl,image/heic,image/heic-sequence,video/*;q=0.8,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5', 'avif'],
-    ['Android 4.4 WebView', 'image/webp,*/*;q=0.8', 'webp'],
-    ['Android 4.1 browser', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'legacy'],
-    ['Safari 13', 'image/png,image/svg+xml,image/*;q=0.8,video/*;q=0.8,*/*;q=0.5', 'legacy'],
-  ];
-  for (const [browser, accept, token] of browsers) {
+  for (const [browser, accept, token] of BROWSER_ACCEPTS) {
     test(`${browser} → ${token}, sent back as X-Image-Format-Token`, async () => {
       assert.equal(negotiateFormat(accept), token);
       const r = await rawGet(origin.url, `${PHOTO}?w=64`, { accept });

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { decode, imageDistance, meanColour } from './helpers/images.js';
 import { jsonError, rawGet, startOrigin, type RawResponse, type RunningOrigin } from './helpers/origin.js';
+import { BROWSER_ACCEPTS } from './helpers/browsers.js';
 import { CORPUS } from './helpers/paths.js';
 
 let origin: RunningOrigin;
@@ -197,16 +198,9 @@ describe('geometry and effects', () => {
 });
 
 describe('format negotiation (fm=auto, the default)', () => {
-  const browsers: [string, string, string][] = [
-    ['Chrome', 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8', 'image/avif'],
-    ['Firefox', 'image/avif,image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5', 'image/avif'],
-    ['Safari 17', 'image/webp,image/avif,image/jxl,image/heic,image/heic-sequence,video/*;q=0.8,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5', 'image/avif'],
-    ['Safari 14', 'image/webp,image/png,image/svg+xml,image/*;q=0.8,video/*;q=0.8,*/*;q=0.5', 'image/webp'],
-    ['Safari 13', 'image/png,image/svg+xml,image/*;q=0.8,video/*;q=0.8,*/*;q=0.5', 'image/jpeg'],
-    ['IE 11', 'image/png, image/svg+xml, image/*;q=0.8, */*;q=0.5', 'image/jpeg'],
-    ['curl', '*/*', 'image/jpeg'],
-  ];
-  for (const [browser, accept, type] of browsers) {
+  const TYPES = { avif: 'image/avif', webp: 'image/webp', legacy: 'image/jpeg' } as const;
+  for (const [browser, accept, token] of BROWSER_ACCEPTS) {
+    const type = TYPES[token];
     test(`${browser} gets ${type} with Vary: Accept`, async () => {
       const { response, decoded } = await image(`${PHOTO}?w=100`, { accept });
       assert.equal(response.headers['content-type'], type);

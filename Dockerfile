@@ -1,6 +1,9 @@
-# image-origin: multi-stage build on the current Node LTS (slim Debian).
-# Stage 1 compiles TypeScript with the dev dependencies; stage 2 carries only the production
+# image-origin: the production image (deploy/README.md).
+# Two stages on the current Node.js Active LTS line (26, LTS since 2026-10-28), slim Debian:
+# "build" compiles the TypeScript with the dev dependencies; "runtime" holds only the production
 # dependencies, the compiled JavaScript and the sample images, and runs as the non-root `node` user.
+# There is no Docker engine in CI: test/docker.test.ts replays this file's own steps from a clean
+# copy of the build context and starts the server as CMD does. Keep the steps in forms it knows.
 
 FROM node:26-slim AS build
 WORKDIR /app
@@ -10,17 +13,22 @@ COPY tsconfig.json ./
 COPY origin ./origin
 COPY transforms ./transforms
 COPY presets ./presets
-COPY bench ./bench
-COPY test ./test
+# Only the server's code: tsconfig.json also includes bench/ and test/, which the image never runs.
 RUN npm run build
 
 FROM node:26-slim AS runtime
-# glibc's malloc keeps per-thread arenas that fragment badly under libvips' many short-lived
-# threads, so RSS creeps up for hours; jemalloc returns memory and keeps RSS flat (README:
-# "Memory"). The symlink gives one path on every architecture.
+# - jemalloc: glibc's malloc keeps per-thread arenas that fragment under libvips' many short-lived
+#   threads, so RSS creeps up for hours; jemalloc returns memory (README "Memory"). The symlink
+#   gives one path on every architecture.
+# - tini is PID 1: it forwards SIGTERM to node (which drains and exits 0) and reaps zombies, and a
+#   SIGTERM that arrives before node has set its handlers still stops the container.
+# - fonts-noto-cjk: Noto Sans CJK SC, the text watermarks' default font (Latin and CJK), found
+#   through fontconfig-config's /etc/fonts.
+# .ci/run installs the same packages (test/docker.test.ts checks that it does).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libjemalloc2 \
+ && apt-get install -y --no-install-recommends libjemalloc2 tini fonts-noto-cjk fontconfig-config \
  && ln -s "$(find /usr/lib -name libjemalloc.so.2 | head -n 1)" /usr/local/lib/libjemalloc.so.2 \
+ && test -e /usr/local/lib/libjemalloc.so.2 \
  && rm -rf /var/lib/apt/lists/*
 ENV LD_PRELOAD=/usr/local/lib/libjemalloc.so.2 \
     NODE_ENV=production \
@@ -31,10 +39,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/origin ./dist/origin
 COPY --from=build /app/dist/transforms ./dist/transforms
+COPY --from=build /app/dist/presets ./dist/presets
 COPY samples ./samples
 USER node
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# node is PID 1 here and handles SIGTERM/SIGINT itself (origin/main.ts closes the server cleanly).
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "dist/origin/main.js"]

@@ -52,9 +52,11 @@ test('SIGTERM lets in-flight requests finish with 200, refuses new ones, and exi
     assert.equal((await rawGet(base, '/metrics')).status, 404, 'not exposed on the CDN-facing port');
 
     const inFlight = Array.from({ length: 4 }, (_, i) => rawGet(base, `/big.jpg?w=${2400 + i}&fm=avif`));
+    // In flight means received: all four admitted (running or queued), at least one transforming.
     await until(async () => {
       const text = (await rawGet(metricsBase, '/metrics')).body.toString();
-      return metricValue(text, 'image_origin_inflight_transforms') >= 1 ? true : undefined;
+      const running = metricValue(text, 'image_origin_inflight_transforms');
+      return running >= 1 && running + metricValue(text, 'image_origin_queue_depth') === 4 ? true : undefined;
     });
     child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 100));

@@ -151,7 +151,8 @@ const envSchema = z.object({
   ORIGIN_ORIGINALS_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(128 * MiB),
   ORIGIN_VARIANTS_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(128 * MiB),
   ORIGIN_CACHE_MAX_ENTRY_SHARE: z.coerce.number().gt(0).max(1).default(0.1),
-  ORIGIN_CACHE_TTL_SECONDS: int(0, 31_536_000).default(300),
+  // At least a second: "never expire" would keep a replaced source's old variants forever.
+  ORIGIN_CACHE_TTL_SECONDS: int(1, 31_536_000).default(300),
   ORIGIN_METRICS_PORT: int(1, 65535).optional(),
   ORIGIN_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(20_000),
   ORIGIN_DEGRADED_CACHE_CONTROL: z.string().min(1).default('public, max-age=60'),

@@ -76,7 +76,9 @@ export function readImageRequest(deps: RequestDeps, req: RawRequest): ImageReque
     spec: canonicalizeSpec(spec, token, deps.limits, watermark),
     policy: {
       cacheControl: preset?.cacheControl ?? deps.cacheControl,
-      vary: [...(negotiated ? ['Accept'] : []), ...hinted.vary],
+      // The token header decides too when a CDN sends it; naming it keeps a cache that honours
+      // Vary (but does not set the token) from being poisoned by a client that forges it.
+      vary: [...(negotiated ? ['Accept', 'X-Image-Format-Token'] : []), ...hinted.vary],
       ...(negotiated && { formatToken: token }),
     },
   };

@@ -91,10 +91,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     logRequest(request, 499);
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) =>
-    options.isReady() ? { status: 'ready' } : reply.code(503).header('cache-control', 'no-store').send({ status: 'starting' }),
-  );
+  // Probes describe this process at this moment: never for a cache to keep.
+  app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const ready = options.isReady();
+    return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ status: ready ? 'ready' : 'starting' });
+  });
 
   if (options.serveMetrics) app.get('/metrics', metricsRoute(metrics));
 

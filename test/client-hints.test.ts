@@ -58,7 +58,7 @@ describe('client hints through the server', () => {
   test('dpr=auto alone multiplies w and h, and varies on the DPR hints only', async () => {
     const { r, width } = await widthOf(`${PHOTO}?w=100&h=100&fit=cover&dpr=auto`, { 'sec-ch-dpr': '1.4', accept: 'image/webp' });
     assert.equal(width, 150);
-    assert.equal(r.headers.vary, 'Accept, Sec-CH-DPR, DPR, Save-Data');
+    assert.equal(r.headers.vary, 'Accept, X-Image-Format-Token, Sec-CH-DPR, DPR, Save-Data');
   });
 
   test('the legacy DPR header works too; fixed values send no hint in Vary', async () => {
@@ -83,7 +83,7 @@ describe('format tokens', () => {
       assert.equal(negotiateFormat(accept), token);
       const r = await rawGet(origin.url, `${PHOTO}?w=64`, { accept });
       assert.equal(r.headers['x-image-format-token'], token);
-      assert.equal(r.headers.vary, 'Accept');
+      assert.equal(r.headers.vary, 'Accept, X-Image-Format-Token');
     });
   }
 

@@ -171,7 +171,7 @@ describe('overload', () => {
       assert.ok(degraded.length > 0, 'some responses were degraded');
       for (const r of degraded) {
         assert.equal(r.headers['content-type'], 'image/webp');
-        assert.equal(r.headers.vary, 'Accept');
+        assert.equal(r.headers.vary, 'Accept, X-Image-Format-Token');
         assert.equal((await decode(r.body)).format, 'webp');
       }
       for (const r of responses.filter((x) => !degraded.includes(x))) {

@@ -26,7 +26,7 @@ export function createMemoryTier<V extends object>(options: MemoryTierOptions, s
     maxEntrySize: Math.max(1, Math.floor(options.maxBytes * options.maxEntryShare)),
     // Keys count too: a tier of many tiny variants must not grow past its budget through them.
     sizeCalculation: (value, key) => Math.max(1, sizeOf(value) + key.length),
-    ...(options.ttlSeconds > 0 && { ttl: options.ttlSeconds * 1000 }),
+    ttl: options.ttlSeconds * 1000,
   });
   return {
     get: (key) => cache.get(key),

@@ -132,6 +132,7 @@ function resolveWatermark(spec: TransformSpec, fromOss: Watermark | undefined, c
   if (spec.watermark !== undefined && !named) refuse('wm', `no watermark named "${spec.watermark}"`);
   if (spec.watermarkText === undefined) return named;
   if (!signed) refuse('wmt', 'free watermark text is accepted on signed URLs only');
-  if (named && named.kind !== 'text') refuse('wmt', `"${spec.watermark}" is an image watermark`);
-  return { ...(named ?? DEFAULT_TEXT_STYLE), kind: 'text', text: spec.watermarkText } as Watermark;
+  if (named?.kind === 'image') refuse('wmt', `"${spec.watermark}" is an image watermark`);
+  const style = named?.kind === 'text' ? named : DEFAULT_TEXT_STYLE;
+  return { ...style, text: spec.watermarkText };
 }

@@ -53,6 +53,20 @@ export interface VariantProducer {
   readonly transformsRunning: number;
 }
 
+/** A source object with how long it took to get (0 from the originals tier). */
+interface Fetched {
+  readonly object: SourceObject;
+  readonly ms: number;
+}
+
+/** What a production made, before it is stamped with identity and timings. */
+interface Rendered {
+  readonly data: Buffer;
+  readonly contentType: string;
+  /** Metrics label: the output format, or `info`. */
+  readonly label: string;
+}
+
 /** How many recent variant keys are remembered to tell new variants from re-made ones. */
 const RECENT_VARIANT_KEYS = 50_000;
 
@@ -73,11 +87,11 @@ export function createVariantProducer(deps: ProducerDeps): VariantProducer {
     { maxBytes: cache.variantsBytes, maxEntryShare: cache.maxEntryShare, ttlSeconds: cache.ttlSeconds },
     (v) => v.data.byteLength,
   );
-  const fetches = createSharedWork<{ object: SourceObject; ms: number }>(() => metrics.coalesced.inc({ stage: 'source' }));
+  const fetches = createSharedWork<Fetched>(() => metrics.coalesced.inc({ stage: 'source' }));
   const productions = createSharedWork<Variant>(() => metrics.coalesced.inc({ stage: 'variant' }));
   const recentKeys = new LRUCache<string, true>({ max: RECENT_VARIANT_KEYS });
 
-  async function fetchOriginal(key: SourceKey, signal: AbortSignal): Promise<{ object: SourceObject; ms: number }> {
+  async function fetchOriginal(key: SourceKey, signal: AbortSignal): Promise<Fetched> {
     const kept = originals.get(key);
     metrics.cacheRequests.inc({ tier: 'original', result: kept ? 'hit' : 'miss' });
     if (kept) return { object: kept, ms: 0 };
@@ -99,14 +113,6 @@ export function createVariantProducer(deps: ProducerDeps): VariantProducer {
     );
   }
 
-  /** What a production made, before it is stamped with identity and timings. */
-  interface Rendered {
-    readonly data: Buffer;
-    readonly contentType: string;
-    /** Metrics label: the output format, or `info`. */
-    readonly label: string;
-  }
-
   /**
    * The shared shape of every production: reserve a transform place (shedding here, before the
    * source is touched), fetch the source and any extra source (a watermark logo), render in a
@@ -120,7 +126,7 @@ export function createVariantProducer(deps: ProducerDeps): VariantProducer {
     render: (source: Buffer, extra: Buffer | undefined) => Promise<Rendered>,
   ): Promise<Variant> {
     const place = transformQueue.reserve();
-    let fetched: [{ object: SourceObject; ms: number }, { object: SourceObject; ms: number } | undefined];
+    let fetched: [Fetched, Fetched | undefined];
     try {
       fetched = await Promise.all([fetchOriginal(key, signal), extraKey && fetchOriginal(extraKey, signal)]);
     } catch (error) {

@@ -1,0 +1,204 @@
+/**
+ * The benchmark as a function: builds the image set, starts the storage child, runs the selected
+ * scenarios round after round (odd rounds in order, even rounds reversed, so slow drift in the
+ * machine does not always favour the same scenario), and returns the results. Whatever happens,
+ * every child process is stopped and the temporary folder removed before it returns or throws.
+ * `bench/run.ts` is the command line around it; `test/bench.test.ts` runs it on a tiny workload.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../test/helpers/paths.js';
+import { createChildRegistry, type ChildRecord } from './children.js';
+import { chooseAllocator, chooseTool, describeEnvironment } from './environment.js';
+import type { LoadTool } from './fixed-load.js';
+import { buildImageSet, layoutBucket } from './images.js';
+import { SCENARIOS, type BenchOptions, type ScenarioName } from './options.js';
+import { closeProbeAgent, type OriginSettings } from './origin-process.js';
+import { checkTargets, renderTable, renderTargets, scenarioEntries, withRatios, writeResults, type Results } from './report.js';
+import { runCold } from './scenarios/cold.js';
+import { runColdstart } from './scenarios/coldstart.js';
+import { runHot } from './scenarios/hot.js';
+import { runLimit } from './scenarios/limit.js';
+import { runOverload } from './scenarios/overload.js';
+import { runSocial } from './scenarios/social.js';
+import type { Calibration, RunFigures, Scenario, ScenarioContext } from './scenarios/types.js';
+import { startStorage } from './storage.js';
+import { CLIENT_WEIGHTS, PRESET_WEIGHTS, PRESETS, presetQuery } from './workload.js';
+
+const RUNNERS: Readonly<Record<ScenarioName, Scenario>> = {
+  limit: runLimit,
+  cold: runCold,
+  hot: runHot,
+  social: runSocial,
+  overload: runOverload,
+  coldstart: runColdstart,
+};
+
+/** The origin's settings for every run; the rest are its defaults (README: "Configuration"). */
+const DEGRADED_CACHE_CONTROL = 'public, max-age=60';
+const ORIGIN_ENV: Readonly<Record<string, string>> = {
+  // Longer than a full run, so originals warmed at a scenario's start stay cached to its end.
+  ORIGIN_CACHE_TTL_SECONDS: '3600',
+  // Its default, set explicitly because degraded answers are recognised by it.
+  ORIGIN_DEGRADED_CACHE_CONTROL: DEGRADED_CACHE_CONTROL,
+};
+
+export interface BenchIo {
+  /** Progress lines; silent when omitted. */
+  readonly log?: (line: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface BenchRun {
+  readonly results: Results;
+  readonly file: string;
+  readonly table: string;
+  readonly targets: string;
+  /** Every child process started, with how it exited. */
+  readonly processes: readonly ChildRecord[];
+  /** The temporary folder used (removed by the time this returns). */
+  readonly tmpDir: string;
+  /** The origin's allocator, and whether a preloaded one was seen mapped in every origin (null: glibc or unknown). */
+  readonly allocator: { readonly name: string; readonly mapped: boolean | null };
+  readonly tool: LoadTool;
+}
+
+export function defaultResultsFile(options: BenchOptions, date = new Date()): string {
+  const day = date.toISOString().slice(0, 10);
+  const suffix = options.mode === 'full' ? '' : `-${options.mode}`;
+  return path.join(PROJECT_ROOT, 'bench', 'results', `${day}-${os.hostname()}${suffix}.json`);
+}
+
+/** Scenario order of one round; `social` and `overload` need a cold run before them in round 1. */
+function roundOrder(selected: readonly ScenarioName[], roundNo: number): ScenarioName[] {
+  const wanted = new Set(selected);
+  if (wanted.has('social') || wanted.has('overload')) wanted.add('cold');
+  const order = SCENARIOS.filter((s) => wanted.has(s));
+  return roundNo % 2 === 1 ? order : order.reverse();
+}
+
+export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Promise<BenchRun> {
+  const log = io.log ?? (() => undefined);
+  const signal = io.signal ?? new AbortController().signal;
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const environment = describeEnvironment();
+  const allocator = chooseAllocator(options.allocator);
+  const { tool, why: toolWhy } = chooseTool(options.tool);
+  const file = options.out ?? defaultResultsFile(options, startedAt);
+  const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'image-origin-bench-'));
+  const children = createChildRegistry();
+  const runs: RunFigures[] = [];
+  const allocatorSeen: (boolean | null)[] = [];
+  let calibration: Calibration | undefined;
+  let imageSet: { kind: string; description: string; width: number; height: number; bytes: number }[] = [];
+
+  log(`image-origin benchmark (${options.mode}): node ${environment.node}, sharp ${environment.sharp}, libvips ${environment.libvips}`);
+  log(`cpu: ${environment.cpu_model} x ${environment.cores} (available ${environment.available_parallelism}), ${environment.memory_gib} GiB, host ${environment.host}`);
+  log(`origin allocator: ${allocator.name} (${allocator.why}); hot load tool: ${tool} (${toolWhy})`);
+
+  const origin: OriginSettings = {
+    transformConcurrency: os.availableParallelism(),
+    jemallocPath: allocator.path,
+    env: ORIGIN_ENV,
+  };
+  try {
+    const images = await buildImageSet(options.images);
+    const layout = layoutBucket(images, options.socialKeys);
+    imageSet = images.map((i) => ({ kind: i.kind, description: i.description, width: i.width, height: i.height, bytes: i.bytes.byteLength }));
+    log(`images: ${images.map((i) => `${i.kind} ${i.width}x${i.height} ${Math.round(i.bytes.byteLength / 1024)} KiB`).join(', ')}`);
+    const storage = await startStorage(layout, children, tmpDir);
+    log(`storage: s3rver child (pid ${storage.pid}) holding ${layout.objects.size} objects`);
+
+    const profile =
+      options.profile.length > 0
+        ? {
+            scenarios: new Set<ScenarioName>(options.profile),
+            dir: path.join(tmpDir, 'cpu-profile'),
+            out: (scenario: ScenarioName) => `${file.replace(/\.json$/, '')}-${scenario}.cpuprofile`,
+          }
+        : undefined;
+    const ctx: ScenarioContext = {
+      options,
+      origin,
+      storage,
+      layout,
+      children,
+      tmpDir,
+      tool,
+      degradedCacheControl: DEGRADED_CACHE_CONTROL,
+      profile,
+      calibration: () => {
+        if (!calibration) throw new Error('no cold run to calibrate the offered load against');
+        return calibration;
+      },
+      observeAllocator: (loaded) => void allocatorSeen.push(loaded),
+      signal,
+      log,
+    };
+
+    for (let roundNo = 1; roundNo <= options.rounds; roundNo++) {
+      for (const name of roundOrder(options.scenarios, roundNo)) {
+        if (signal.aborted) throw new Error('interrupted');
+        const started = performance.now();
+        log(`round ${roundNo}: ${name} …`);
+        const run = await RUNNERS[name](ctx, roundNo);
+        runs.push(run);
+        if (name === 'cold' && !calibration) calibration = { coldRps: run.rps ?? 1 };
+        log(`round ${roundNo}: ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${run.note}`);
+      }
+    }
+  } finally {
+    await children.stopAll();
+    await closeProbeAgent();
+    await rm(tmpDir, { recursive: true, force: true });
+  }
+
+  const measured = withRatios(runs);
+  const entries = scenarioEntries(measured, SCENARIOS);
+  const targets = checkTargets(entries, measured);
+  const loaded = allocatorSeen.filter((v) => v !== null);
+  const mapped = allocator.path === undefined ? null : loaded.length > 0 && loaded.every(Boolean);
+  const results: Results = {
+    scenarios: entries,
+    targets,
+    environment: { ...environment },
+    settings: {
+      mode: options.mode,
+      rounds: options.rounds,
+      durations_s: { ...options.durations },
+      origin_env: { ...ORIGIN_ENV, ORIGIN_TRANSFORM_CONCURRENCY: String(origin.transformConcurrency), LOG_LEVEL: 'warn' },
+      allocator: {
+        name: allocator.name,
+        path: allocator.path ?? null,
+        why: allocator.why,
+        verified_mapped: mapped,
+      },
+      hot_tool: { tool, why: toolWhy, connections: options.hotConnections },
+      images: imageSet,
+      social_keys: options.socialKeys,
+      presets: { ...PRESETS },
+      preset_request: presetQuery('feed'),
+      preset_weights: { ...PRESET_WEIGHTS },
+      client_weights: { ...CLIENT_WEIGHTS },
+      cpu_profiles: runs.flatMap((r) => {
+        const saved = r.extra['profile'] as { readonly path?: unknown } | null | undefined;
+        return typeof saved?.path === 'string' ? [saved.path] : [];
+      }),
+    },
+    started: startedAt.toISOString(),
+    wall_seconds: Math.round((performance.now() - t0) / 100) / 10,
+  };
+  await writeResults(file, results);
+  return {
+    results,
+    file,
+    table: renderTable(measured),
+    targets: renderTargets(targets),
+    processes: children.records,
+    tmpDir,
+    allocator: { name: allocator.name, mapped },
+    tool,
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * Turns the runs into the results: ratios between scenarios of the same round, one entry per
+ * scenario (headline = median over the rounds, every run kept under `runs`), the targets, the
+ * printed table and the JSON file.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Environment } from './environment.js';
+import type { ScenarioName } from './options.js';
+import type { Json, RunFigures } from './scenarios/types.js';
+import { median, ratio, round } from './stats.js';
+
+/** Adds the same-round ratios the targets are stated in. */
+export function withRatios(runs: readonly RunFigures[]): RunFigures[] {
+  const find = (name: ScenarioName, roundNo: number) => runs.find((r) => r.name === name && r.round === roundNo);
+  return runs.map((run) => {
+    if (run.name === 'cold') {
+      const limit = find('limit', run.round);
+      return { ...run, extra: { ...run.extra, ratio_to_limit: r3(ratio(run.rps ?? NaN, limit?.rps ?? NaN)) } };
+    }
+    if (run.name === 'overload') {
+      const cold = find('cold', run.round);
+      return {
+        ...run,
+        extra: {
+          ...run.extra,
+          goodput_ratio_to_cold: r3(ratio(run.rps ?? NaN, cold?.rps ?? NaN)),
+          p99_ratio_to_cold: r3(ratio(run.p99_ms ?? NaN, cold?.p99_ms ?? NaN)),
+          cold_p99_ms: cold?.p99_ms ?? null,
+        },
+      };
+    }
+    return run;
+  });
+}
+
+const r3 = (v: number): number | null => (Number.isFinite(v) ? round(v, 3) : null);
+
+export interface ScenarioEntry {
+  readonly name: ScenarioName;
+  readonly rps: number | null;
+  readonly p50_ms: number | null;
+  readonly p95_ms: number | null;
+  readonly p99_ms: number | null;
+  readonly peak_rss_mb: number | null;
+  readonly server_cores: number | null;
+  readonly loadgen_cores: number | null;
+  readonly other_cores: number | null;
+  readonly steal_max: number | null;
+  readonly rounds: number;
+  /** Numeric scenario figures (ratios, shares, …) as medians over the rounds. */
+  readonly [figure: string]: Json | readonly RunFigures[];
+  readonly runs: readonly RunFigures[];
+}
+
+function med(values: readonly (number | null | undefined)[]): number | null {
+  const numbers = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  return numbers.length === 0 ? null : round(median(numbers), 3);
+}
+
+function max(values: readonly (number | null | undefined)[]): number | null {
+  const numbers = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  return numbers.length === 0 ? null : Math.max(...numbers);
+}
+
+export function scenarioEntries(runs: readonly RunFigures[], order: readonly ScenarioName[]): ScenarioEntry[] {
+  return order
+    .map((name) => runs.filter((r) => r.name === name))
+    .filter((list) => list.length > 0)
+    .map((list) => {
+      const first = list[0] as RunFigures;
+      const extras: Record<string, number | null> = {};
+      for (const key of Object.keys(first.extra)) {
+        if (typeof first.extra[key] === 'number' || first.extra[key] === null) extras[key] = med(list.map((r) => r.extra[key] as number | null));
+      }
+      return {
+        name: first.name,
+        ...extras,
+        rps: med(list.map((r) => r.rps)),
+        p50_ms: med(list.map((r) => r.p50_ms)),
+        p95_ms: med(list.map((r) => r.p95_ms)),
+        p99_ms: med(list.map((r) => r.p99_ms)),
+        peak_rss_mb: max(list.map((r) => r.peak_rss_mb)),
+        server_cores: med(list.map((r) => r.server_cores)),
+        loadgen_cores: med(list.map((r) => r.loadgen_cores)),
+        other_cores: med(list.map((r) => r.other_cores)),
+        steal_max: max(list.map((r) => r.steal)),
+        rounds: list.length,
+        runs: list,
+      };
+    });
+}
+
+export interface TargetCheck {
+  readonly target: string;
+  /** The measured value (median over rounds), in the target's unit. */
+  readonly value: number | null;
+  readonly per_round: readonly (number | null)[];
+  readonly met: boolean | null;
+}
+
+export function checkTargets(entries: readonly ScenarioEntry[], runs: readonly RunFigures[]): TargetCheck[] {
+  const figure = (name: ScenarioName, key: string) => {
+    const list = runs.filter((r) => r.name === name);
+    const pick = (r: RunFigures): number | null => {
+      const v = key in r.extra ? r.extra[key] : (r as unknown as Record<string, unknown>)[key];
+      return typeof v === 'number' && Number.isFinite(v) ? v : null;
+    };
+    return { value: med(list.map(pick)), per_round: list.map(pick) };
+  };
+  const check = (target: string, f: { value: number | null; per_round: (number | null)[] }, ok: (v: number) => boolean): TargetCheck => ({
+    target,
+    ...f,
+    met: f.value === null ? null : ok(f.value),
+  });
+  // The origin's memory: the limit process is not the origin.
+  const rss = max(entries.filter((e) => e.name !== 'limit').map((e) => e.peak_rss_mb));
+  return [
+    check('cold >= 0.95x limit (rps ratio)', figure('cold', 'ratio_to_limit'), (v) => v >= 0.95),
+    check('hot >= 0.7x bare fastify (rps ratio)', figure('hot', 'ratio_to_bare'), (v) => v >= 0.7),
+    check('overload goodput >= 0.9x cold', figure('overload', 'goodput_ratio_to_cold'), (v) => v >= 0.9),
+    check('overload served p99 < 4x cold p99', figure('overload', 'p99_ratio_to_cold'), (v) => v < 4),
+    check('peak RSS < 600 MB (all origin runs)', { value: rss, per_round: [] }, (v) => v < 600),
+    check('cold start < 300 ms to first image', figure('coldstart', 'first_image_ms'), (v) => v < 300),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Printing
+
+const fmt = (v: number | null | undefined, digits = 1) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${(v * 100).toFixed(1)}%`);
+
+function ratioCell(run: RunFigures): string {
+  const n = (key: string) => run.extra[key] as number | null | undefined;
+  switch (run.name) {
+    case 'cold':
+      return `${fmt(n('ratio_to_limit'), 2)}x limit`;
+    case 'hot':
+      return `${fmt(n('ratio_to_bare'), 2)}x bare`;
+    case 'overload':
+      return `${fmt(n('goodput_ratio_to_cold'), 2)}x cold, p99 ${fmt(n('p99_ratio_to_cold'), 1)}x`;
+    default:
+      return '';
+  }
+}
+
+function rateCell(run: RunFigures): string {
+  if (run.rps === null) return '-';
+  const digits = run.rps >= 1000 ? 0 : run.rps >= 100 ? 1 : 2;
+  return run.name === 'limit' ? `${run.rps.toFixed(digits)} img/s` : `${run.rps.toFixed(digits)}/s`;
+}
+
+export function renderTable(runs: readonly RunFigures[]): string {
+  const headers = ['scenario', 'round', 'rate', 'p50 ms', 'p95 ms', 'p99 ms', 'ratio', 'peak RSS MB', 'server CPU', 'loadgen CPU', 'other CPU', 'steal', 'notes'];
+  const rows = runs.map((r) => [
+    r.name,
+    String(r.round),
+    rateCell(r),
+    fmt(r.p50_ms),
+    fmt(r.p95_ms),
+    fmt(r.p99_ms),
+    ratioCell(r),
+    fmt(r.peak_rss_mb, 0),
+    fmt(r.server_cores, 2),
+    fmt(r.loadgen_cores, 2),
+    fmt(r.other_cores, 2),
+    r.steal === null ? 'n/a' : pct(r.steal),
+    r.note,
+  ]);
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const numeric = new Set([2, 3, 4, 5, 7, 8, 9, 10, 11]);
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (numeric.has(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
+  return [line(headers), rule, ...rows.map(line)].join('\n');
+}
+
+export function renderTargets(checks: readonly TargetCheck[]): string {
+  return checks
+    .map((c) => {
+      const verdict = c.met === null ? 'not measured' : c.met ? 'met' : 'MISSED';
+      const rounds = c.per_round.length > 1 ? ` (rounds: ${c.per_round.map((v) => fmt(v, 2)).join(', ')})` : '';
+      return `  ${c.target.padEnd(40)} ${fmt(c.value, 2).padStart(8)}  ${verdict}${rounds}`;
+    })
+    .join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface Results {
+  readonly scenarios: readonly ScenarioEntry[];
+  readonly targets: readonly TargetCheck[];
+  readonly environment: Environment;
+  readonly settings: { readonly [key: string]: Json };
+  readonly started: string;
+  readonly wall_seconds: number;
+}
+
+export async function writeResults(file: string, results: Results): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  // JSON has no NaN or Infinity: they become null.
+  const replacer = (_key: string, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value);
+  await writeFile(file, `${JSON.stringify(results, replacer, 2)}\n`);
+}

@@ -1,0 +1,60 @@
+/**
+ * cold: every request a variant nobody made (a CDN miss for something new), with the originals
+ * already in the origin's originals tier. Closed loop at the transform concurrency, the same
+ * requests in the same order as `limit`: the difference is what HTTP, routing, validation, the
+ * caches and the queue cost around the transform.
+ */
+import { runLoad } from '../http-load.js';
+import { round, summarizeLatency } from '../stats.js';
+import { coldSequence } from '../workload.js';
+import { CLIENT_TIMEOUT_MS, countErrors, countStatuses, cpuFigures, errorSamples, inWindow, originCounters, profileFigures, warmOriginals, withOrigin } from './common.js';
+import type { RunFigures, ScenarioContext } from './types.js';
+
+export async function runCold(ctx: ScenarioContext, roundNo: number): Promise<RunFigures> {
+  const run = await withOrigin(ctx, { name: 'cold', round: roundNo }, async (origin) => {
+    await warmOriginals(origin, ctx.layout.baseKeys);
+    const before = await origin.metrics();
+    const next = coldSequence(ctx.layout.baseKeys);
+    const load = await runLoad({
+      base: origin.base,
+      schedule: { kind: 'closed', concurrency: ctx.origin.transformConcurrency },
+      durationSeconds: ctx.options.durations.cold,
+      next,
+      timeoutMs: CLIENT_TIMEOUT_MS,
+      degradedCacheControl: ctx.degradedCacheControl,
+      watch: { loadgen: 'self', origin: origin.pid, storage: ctx.storage.pid },
+      signal: ctx.signal,
+    });
+    return { load, counters: originCounters(before, await origin.metrics()) };
+  });
+  const { load, counters } = run.value;
+  const served = load.outcomes.filter((o) => o.correct);
+  const servedInWindow = served.filter(inWindow(load));
+  const rps = servedInWindow.length / load.windowSeconds;
+  const originalLookups = counters.original_hits + counters.original_misses;
+  const incorrect = load.outcomes.length - served.length;
+  return {
+    name: 'cold',
+    round: roundNo,
+    rps: round(rps, 2),
+    ...summarizeLatency(served.map((o) => o.latency)),
+    requests: load.outcomes.length,
+    seconds: load.windowSeconds,
+    peak_rss_mb: run.peakRssMb,
+    ...cpuFigures(load.cpu),
+    note: `closed loop x${ctx.origin.transformConcurrency}${incorrect > 0 ? `, ${incorrect} not a correct image` : ''}${run.profile ? ', CPU-profiled' : ''}`,
+    extra: {
+      statuses: countStatuses(load.outcomes),
+      errors: countErrors(load.outcomes),
+      error_samples: errorSamples(load.outcomes),
+      incorrect,
+      degraded: load.outcomes.filter((o) => o.degraded).length,
+      originals_hit_share: originalLookups > 0 ? round(counters.original_hits / originalLookups, 3) : null,
+      origin_counters: counters,
+      origin_exit_code: run.exit.exitCode,
+      origin_log_lines: run.logLines,
+      origin_log_sample: run.logSample,
+      profile: profileFigures(run.profile),
+    },
+  };
+}

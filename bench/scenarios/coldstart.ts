@@ -1,0 +1,101 @@
+/**
+ * coldstart: how long a new process (a scaled-out pod, a restart) takes from spawn() to its first
+ * 200 image answer, and to `/readyz` answering 200. Both are polled every 5 milliseconds from
+ * the moment of spawn; the first image is a thumbnail of the 0.5 MP photo, fetched from storage.
+ */
+import { sleep } from '../children.js';
+import { probe, startOriginProcess } from '../origin-process.js';
+import { median, round } from '../stats.js';
+import { cpuWindow, processCpuSeconds, processMemory } from '../system.js';
+import { requestHeaders, requestPath, type ImageRequest } from '../workload.js';
+import type { RunFigures, ScenarioContext } from './types.js';
+
+// Fine enough for a 300 ms target; tighter polling costs the starting process CPU on a small machine.
+const POLL_MS = 5;
+const GIVE_UP_MS = 30_000;
+
+export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promise<RunFigures> {
+  const key = ctx.layout.baseKeys[0] as string;
+  const first: ImageRequest = { key, query: 'w=200&h=200&fit=cover', client: 'webp' };
+  const imageMs: number[] = [];
+  const readyMs: number[] = [];
+  const rss: number[] = [];
+  const startupCpuMs: number[] = [];
+  const exits: (number | null)[] = [];
+  // Machine CPU over the runs, to tell a slow start from a busy machine.
+  let seconds = 0;
+  let originCpu = 0;
+  let loadgenCpu = 0;
+  let otherCpu = 0;
+  let stolen = 0;
+  let measured = false;
+  for (let i = 0; i < ctx.options.coldstartRuns && !ctx.signal.aborted; i++) {
+    const cpu = cpuWindow({ loadgen: 'self', storage: ctx.storage.pid });
+    const origin = await startOriginProcess(ctx.origin, ctx.storage.env, ctx.children, {
+      role: `origin (coldstart #${roundNo}.${i + 1})`,
+      noWait: true,
+    });
+    try {
+      const until = async (url: string, headers: Record<string, string>) => {
+        while (performance.now() - origin.spawnedAt < GIVE_UP_MS) {
+          if ((await probe(url, headers))?.status === 200) return performance.now() - origin.spawnedAt;
+          await sleep(POLL_MS);
+        }
+        throw new Error(`coldstart: ${url} not 200 within ${GIVE_UP_MS} ms:\n${origin.logTail()}`);
+      };
+      const [image, ready] = await Promise.all([
+        until(`${origin.base}${requestPath(first)}`, requestHeaders(first)),
+        until(`${origin.base}/readyz`, {}),
+      ]);
+      imageMs.push(image);
+      readyMs.push(ready);
+      const memory = processMemory(origin.pid);
+      if (memory) rss.push(memory.peak / 1e6);
+      // Everything the process has used since spawn: its start-up cost in CPU.
+      const used = processCpuSeconds(origin.pid);
+      const window = cpu.stop();
+      if (used !== undefined && window.machineCores !== null) {
+        const loadgen = (window.cores['loadgen'] ?? 0) * window.seconds;
+        const storage = (window.cores['storage'] ?? 0) * window.seconds;
+        startupCpuMs.push(used * 1000);
+        seconds += window.seconds;
+        originCpu += used;
+        loadgenCpu += loadgen;
+        otherCpu += Math.max(0, window.machineCores * window.seconds - used - loadgen - storage);
+        stolen += (window.steal ?? 0) * window.seconds;
+        measured = true;
+      }
+    } finally {
+      exits.push((await origin.stop()).exitCode);
+    }
+  }
+  const firstImage = median(imageMs);
+  const ready = median(readyMs);
+  return {
+    name: 'coldstart',
+    round: roundNo,
+    rps: null,
+    p50_ms: null,
+    p95_ms: null,
+    p99_ms: null,
+    requests: imageMs.length,
+    seconds: 0,
+    peak_rss_mb: rss.length > 0 ? round(Math.max(...rss), 0) : null,
+    server_cores: measured ? round(originCpu / seconds, 2) : null,
+    loadgen_cores: measured ? round(loadgenCpu / seconds, 2) : null,
+    storage_cores: null,
+    other_cores: measured ? round(otherCpu / seconds, 2) : null,
+    steal: measured ? round(stolen / seconds, 3) : null,
+    note:
+      `first image ${firstImage.toFixed(0)} ms, /readyz ${ready.toFixed(0)} ms (median of ${imageMs.length}; runs ${imageMs.map((v) => v.toFixed(0)).join('/')} ms); ` +
+      `start-up CPU ${median(startupCpuMs).toFixed(0)} ms`,
+    extra: {
+      first_image_ms: round(firstImage, 1),
+      ready_ms: round(ready, 1),
+      first_image_runs_ms: imageMs.map((v) => round(v, 1)),
+      ready_runs_ms: readyMs.map((v) => round(v, 1)),
+      startup_cpu_ms: round(median(startupCpuMs), 0),
+      exit_codes: exits,
+    },
+  };
+}

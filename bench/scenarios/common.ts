@@ -1,0 +1,178 @@
+/** Parts the HTTP scenarios share: a fresh origin per run, warm-up, and reading the outcomes. */
+import type { ChildRecord } from '../children.js';
+import type { ErrorKind, LoadResult, Outcome } from '../http-load.js';
+import type { ScenarioName } from '../options.js';
+import { metricSum, probe, startOriginProcess, type MetricSamples, type RunningOriginProcess } from '../origin-process.js';
+import { collectProfile, type SavedProfile } from '../profile.js';
+import { round } from '../stats.js';
+import type { CpuWindowResult } from '../system.js';
+import { CLIENT_WEIGHTS, requestHeaders, requestPath, type ClientKind, type ImageRequest } from '../workload.js';
+import type { Json, ScenarioContext } from './types.js';
+
+/** Longer than the origin's own request deadline (30 s): a client timeout means the origin hung. */
+export const CLIENT_TIMEOUT_MS = 35_000;
+
+export interface OriginRun<T> {
+  readonly value: T;
+  readonly peakRssMb: number | null;
+  readonly exit: ChildRecord;
+  readonly logLines: number;
+  /** The last line the origin logged (warnings and errors only), shortened; null when silent. */
+  readonly logSample: string | null;
+  readonly allocatorLoaded: boolean | null;
+  /** The checked CPU profile when this run was profiled (`--profile`). */
+  readonly profile: SavedProfile | undefined;
+}
+
+/**
+ * Runs `body` against a fresh origin process and always stops it (SIGTERM, drain, exit) after,
+ * reporting its peak RSS, whether it exited cleanly and, for the first run of a scenario named by
+ * `--profile`, its CPU profile.
+ */
+export async function withOrigin<T>(
+  ctx: ScenarioContext,
+  run: { readonly name: ScenarioName; readonly round: number },
+  body: (origin: RunningOriginProcess) => Promise<T>,
+): Promise<OriginRun<T>> {
+  const role = `origin (${run.name} #${run.round})`;
+  const profiled = ctx.profile !== undefined && ctx.profile.scenarios.has(run.name) && run.round === 1 ? ctx.profile : undefined;
+  const origin = await startOriginProcess(ctx.origin, ctx.storage.env, ctx.children, {
+    role,
+    ...(profiled && { cpuProfileDir: profiled.dir }),
+  });
+  let value: T;
+  let peakRss: number | null;
+  let allocatorLoaded: boolean | null;
+  let exit: ChildRecord;
+  try {
+    value = await body(origin);
+    peakRss = await origin.peakRss();
+    allocatorLoaded = origin.allocatorLoaded();
+  } finally {
+    exit = await origin.stop();
+  }
+  ctx.observeAllocator(allocatorLoaded);
+  if (exit.exitCode !== 0) ctx.log(`  ! ${role} exited with ${exit.exitCode ?? exit.signal}:\n${origin.logTail()}`);
+  let profile: SavedProfile | undefined;
+  if (profiled) {
+    profile = await collectProfile(profiled.dir, origin.pid, profiled.out(run.name));
+    ctx.log(`  CPU profile of the origin during ${run.name}: ${profile.path} (${profile.samples} samples)`);
+    ctx.log(`  main thread idle ${(profile.idleShare * 100).toFixed(1)}% (libvips' threads, where transforms run, are not sampled); top self time:`);
+    for (const line of profile.top) ctx.log(`    ${line}`);
+  }
+  const lastLine = origin.logTail().split('\n').filter(Boolean).pop();
+  return {
+    value,
+    peakRssMb: peakRss === null ? null : round(peakRss / 1e6, 0),
+    exit,
+    logLines: origin.logLines(),
+    logSample: lastLine === undefined ? null : lastLine.slice(0, 400),
+    allocatorLoaded,
+    profile,
+  };
+}
+
+/** The profile's summary for a run's `extra` (null when not profiled). */
+export function profileFigures(profile: SavedProfile | undefined): Json {
+  return profile
+    ? { path: profile.path, bytes: profile.bytes, nodes: profile.nodes, samples: profile.samples, idle_share: round(profile.idleShare, 3), top: profile.top }
+    : null;
+}
+
+/**
+ * One small variant of each key for each client kind: the originals land in the originals tier
+ * and every codec (AVIF, WebP, JPEG, PNG) has run once before anything is measured.
+ */
+export async function warmOriginals(origin: RunningOriginProcess, keys: readonly string[]): Promise<void> {
+  for (const key of keys) {
+    for (const client of Object.keys(CLIENT_WEIGHTS) as ClientKind[]) {
+      const request: ImageRequest = { key, query: 'w=64', client };
+      const res = await probe(`${origin.base}${requestPath(request)}`, requestHeaders(request));
+      if (res?.status !== 200) {
+        throw new Error(`warm-up ${requestPath(request)} answered ${res?.status ?? 'nothing'}: ${res?.body.toString().slice(0, 300) ?? ''}`);
+      }
+    }
+  }
+}
+
+/** Completed inside the measurement window (requests still running at its end count for latency only). */
+export const inWindow = (load: LoadResult) => (o: Outcome) => o.end <= load.windowSeconds * 1000;
+
+export function countStatuses(outcomes: readonly Outcome[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const o of outcomes) {
+    const key = o.error ? `error:${o.error}` : String(o.status);
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+export function countErrors(outcomes: readonly Outcome[]): Record<ErrorKind, number> {
+  const counts: Record<ErrorKind, number> = { reset: 0, timeout: 0, other: 0 };
+  for (const o of outcomes) if (o.error) counts[o.error]++;
+  return counts;
+}
+
+/** First error messages, to tell what went wrong without a debugger. */
+export function errorSamples(outcomes: readonly Outcome[], max = 3): string[] {
+  return [...new Set(outcomes.filter((o) => o.error).map((o) => `${o.error}: ${o.errorMessage ?? ''}`))].slice(0, max);
+}
+
+export interface CpuFigures {
+  readonly server_cores: number | null;
+  readonly loadgen_cores: number | null;
+  readonly storage_cores: number | null;
+  readonly other_cores: number | null;
+  readonly steal: number | null;
+}
+
+/** The machine's CPU less the watched processes' (plus `unwatched`, e.g. a load tool measured by itself). */
+export function otherCores(cpu: CpuWindowResult, unwatched = 0): number | null {
+  if (cpu.machineCores === null) return null;
+  const watched = Object.values(cpu.cores).reduce<number>((sum, v) => sum + (v ?? 0), 0);
+  return round(Math.max(0, cpu.machineCores - watched - unwatched), 2);
+}
+
+export function cpuFigures(cpu: CpuWindowResult): CpuFigures {
+  const r = (v: number | null | undefined) => (v === null || v === undefined ? null : round(v, 2));
+  return {
+    server_cores: r(cpu.cores['origin']),
+    loadgen_cores: r(cpu.cores['loadgen']),
+    storage_cores: r(cpu.cores['storage']),
+    other_cores: otherCores(cpu),
+    steal: r(cpu.steal === null ? null : cpu.steal),
+  };
+}
+
+/** Counter increase between two /metrics snapshots. */
+export function metricDelta(before: MetricSamples, after: MetricSamples, name: string, labels = ''): number {
+  return metricSum(after, name, labels) - metricSum(before, name, labels);
+}
+
+export type OriginCounters = {
+  readonly transforms: number;
+  readonly variant_hits: number;
+  readonly variant_misses: number;
+  readonly original_hits: number;
+  readonly original_misses: number;
+  readonly source_fetches: number;
+  readonly coalesced: number;
+  readonly degraded: number;
+  readonly shed: number;
+};
+
+/** The origin's own account of a run: what it transformed, kept, degraded and shed. */
+export function originCounters(before: MetricSamples, after: MetricSamples): OriginCounters {
+  const d = (name: string, labels = '') => metricDelta(before, after, name, labels);
+  return {
+    transforms: d('image_origin_transforms_total'),
+    variant_hits: d('image_origin_cache_requests_total', 'tier="variant",result="hit"'),
+    variant_misses: d('image_origin_cache_requests_total', 'tier="variant",result="miss"'),
+    original_hits: d('image_origin_cache_requests_total', 'tier="original",result="hit"'),
+    original_misses: d('image_origin_cache_requests_total', 'tier="original",result="miss"'),
+    source_fetches: d('image_origin_source_fetches_total'),
+    coalesced: d('image_origin_coalesced_total'),
+    degraded: d('image_origin_degraded_total'),
+    shed: d('image_origin_shed_total'),
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * overload: new variants offered at four times the cold capacity, open loop, for the whole run.
+ * A well-behaved origin keeps its goodput (correct images per second) near its capacity by
+ * degrading and shedding the excess quickly, keeps the latency of what it serves bounded, and
+ * never resets a connection or lets a request time out.
+ */
+import { runLoad } from '../http-load.js';
+import { round, share, summarizeLatency } from '../stats.js';
+import { coldSequence } from '../workload.js';
+import { CLIENT_TIMEOUT_MS, countErrors, countStatuses, cpuFigures, errorSamples, inWindow, originCounters, profileFigures, warmOriginals, withOrigin } from './common.js';
+import type { RunFigures, ScenarioContext } from './types.js';
+
+/** Offered load as a multiple of the cold capacity. */
+export const OVERLOAD_FACTOR = 4;
+
+export async function runOverload(ctx: ScenarioContext, roundNo: number): Promise<RunFigures> {
+  const offered = Math.max(2, ctx.calibration().coldRps * OVERLOAD_FACTOR);
+  const run = await withOrigin(ctx, { name: 'overload', round: roundNo }, async (origin) => {
+    await warmOriginals(origin, ctx.layout.baseKeys);
+    const before = await origin.metrics();
+    const next = coldSequence(ctx.layout.baseKeys, 5);
+    const load = await runLoad({
+      base: origin.base,
+      schedule: { kind: 'open', rate: () => offered, seed: 21 + roundNo },
+      durationSeconds: ctx.options.durations.overload,
+      next,
+      maxInFlight: 2048,
+      timeoutMs: CLIENT_TIMEOUT_MS,
+      degradedCacheControl: ctx.degradedCacheControl,
+      watch: { loadgen: 'self', origin: origin.pid, storage: ctx.storage.pid },
+      signal: ctx.signal,
+    });
+    return { load, counters: originCounters(before, await origin.metrics()) };
+  });
+
+  const { load, counters } = run.value;
+  const all = load.outcomes;
+  const served = all.filter((o) => o.correct);
+  const shed = all.filter((o) => o.status === 503);
+  const errors = countErrors(all);
+  const wrong = all.length - served.length - shed.length - (errors.reset + errors.timeout + errors.other);
+  const goodput = served.filter(inWindow(load)).length / load.windowSeconds;
+  // Degraded images cost a fraction of a full-quality AVIF: goodput alone flatters the comparison.
+  const fullQuality = served.filter((o) => !o.degraded && inWindow(load)(o)).length / load.windowSeconds;
+  const shedLatency = summarizeLatency(shed.map((o) => o.latency));
+  return {
+    name: 'overload',
+    round: roundNo,
+    rps: round(goodput, 2),
+    ...summarizeLatency(served.map((o) => o.latency)),
+    requests: all.length,
+    seconds: load.windowSeconds,
+    peak_rss_mb: run.peakRssMb,
+    ...cpuFigures(load.cpu),
+    note:
+      `offered ${offered.toFixed(1)}/s; shed ${(share(shed.length, all.length) * 100).toFixed(1)}% (p50 ${shedLatency.p50_ms.toFixed(0)} ms), ` +
+      `degraded ${(share(served.filter((o) => o.degraded).length, served.length) * 100).toFixed(1)}% (full quality ${fullQuality.toFixed(1)}/s), ` +
+      `resets ${errors.reset}, timeouts ${errors.timeout}, other errors ${errors.other + wrong}`,
+    extra: {
+      offered_rps: round(offered, 2),
+      goodput_rps: round(goodput, 2),
+      full_quality_goodput_rps: round(fullQuality, 2),
+      shed_share: round(share(shed.length, all.length), 4),
+      shed_p50_ms: shedLatency.p50_ms,
+      degraded_share: round(share(served.filter((o) => o.degraded).length, served.length), 4),
+      resets: errors.reset,
+      timeouts: errors.timeout,
+      other_errors: errors.other,
+      wrong_answers: wrong,
+      error_samples: errorSamples(all),
+      statuses: countStatuses(all),
+      not_sent: load.notSent,
+      origin_counters: counters,
+      origin_exit_code: run.exit.exitCode,
+      profile: profileFigures(run.profile),
+      origin_log_lines: run.logLines,
+      origin_log_sample: run.logSample,
+    },
+  };
+}

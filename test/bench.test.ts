@@ -1,0 +1,77 @@
+/**
+ * Keeps `npm run bench` from rotting: the whole benchmark (storage child, origin processes, load
+ * generators, bare reference, report) runs on the tiny workload, a few requests per scenario.
+ * Speed is not asserted, only structure: every scenario present with finite figures, the results
+ * JSON written where asked, every child process exited, the temporary folder gone.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { runBenchmark } from '../bench/benchmark.js';
+import { benchOptions, SCENARIOS, type ScenarioName } from '../bench/options.js';
+
+/** Figures each scenario's entry must carry as finite numbers. */
+const REQUIRED: Readonly<Record<ScenarioName, readonly string[]>> = {
+  limit: ['rps', 'p50_ms', 'p95_ms', 'p99_ms'],
+  cold: ['rps', 'p50_ms', 'p95_ms', 'p99_ms', 'ratio_to_limit', 'peak_rss_mb', 'loadgen_cores'],
+  hot: ['rps', 'p50_ms', 'p99_ms', 'ratio_to_bare', 'peak_rss_mb', 'loadgen_cores'],
+  social: ['rps', 'p50_ms', 'p99_ms', 'p99_burst_ms', 'shed_share', 'degraded_share', 'peak_rss_mb', 'loadgen_cores'],
+  overload: ['rps', 'p50_ms', 'p99_ms', 'goodput_ratio_to_cold', 'shed_share', 'resets', 'timeouts', 'peak_rss_mb'],
+  coldstart: ['first_image_ms', 'ready_ms'],
+};
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+test('the benchmark runs every scenario on a tiny workload, writes its results and cleans up', { timeout: 90_000 }, async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-test-'));
+  try {
+    const out = path.join(dir, 'results.json');
+    // autocannon: the load tool every machine has (wrk is optional).
+    const run = await runBenchmark(benchOptions('tiny', { out, tool: 'autocannon' }));
+
+    assert.equal(run.file, out);
+    const written = JSON.parse(await readFile(out, 'utf8')) as {
+      scenarios: ({ name: ScenarioName; runs: unknown[] } & Record<string, unknown>)[];
+      targets: unknown[];
+      environment: Record<string, unknown>;
+    };
+    assert.deepEqual(
+      written.scenarios.map((s) => s.name),
+      SCENARIOS,
+    );
+    for (const entry of written.scenarios) {
+      assert.equal(entry.runs.length, 1, `${entry.name}: one run per round`);
+      for (const figure of REQUIRED[entry.name]) {
+        const value = entry[figure];
+        assert.ok(typeof value === 'number' && Number.isFinite(value), `${entry.name}.${figure} is ${String(value)}`);
+      }
+    }
+    assert.equal(written.targets.length, 6);
+    for (const key of ['node', 'sharp', 'libvips', 'cpu_model']) assert.equal(typeof written.environment[key], 'string', key);
+    assert.ok((written.environment['cores'] as number) > 0);
+    assert.match(run.table, /\| coldstart /);
+
+    const roles = run.processes.map((p) => p.role);
+    assert.ok(roles.some((r) => r.startsWith('storage')), 'a storage child ran');
+    assert.ok(roles.filter((r) => r.startsWith('origin')).length >= 5, 'an origin per HTTP scenario (4) and per cold start');
+    assert.ok(roles.includes('bare fastify'), 'the bare reference ran');
+    for (const p of run.processes) {
+      assert.ok(p.exited, `${p.role} (pid ${p.pid}) exited`);
+      assert.equal(isAlive(p.pid), false, `${p.role} (pid ${p.pid}) is gone`);
+      if (p.role.startsWith('origin')) assert.equal(p.exitCode, 0, `${p.role} exited cleanly on SIGTERM`);
+    }
+    assert.equal(existsSync(run.tmpDir), false, 'temporary folder removed');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -55,8 +55,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     if (reply.raw.destroyed) return reply;
     const response = toErrorResponse(thrown, options.errorCacheControl);
     request.errorCode = response.error.code;
+    // Shedding is the origin working as designed, and logging a stack per shed request would cost
+    // CPU exactly when there is none to spare: the metric and the request line record it.
     if (response.error instanceof OverloadedError) options.deps.metrics.shed.inc();
-    if (response.status >= 500) {
+    else if (response.status >= 500) {
       const configuration = 'isConfigurationError' in response.error && response.error.isConfigurationError;
       request.log.error({ err: thrown, configuration }, configuration ? 'source configuration error' : 'request failed');
     }

@@ -4,28 +4,19 @@
  * requests in the same order as `limit`: the difference is what HTTP, routing, validation, the
  * caches and the queue cost around the transform.
  */
-import { runLoad } from '../http-load.js';
 import { round, summarizeLatency } from '../stats.js';
 import { coldSequence } from '../workload.js';
-import { CLIENT_TIMEOUT_MS, countErrors, countStatuses, cpuFigures, errorSamples, inWindow, originCounters, profileFigures, warmOriginals, withOrigin } from './common.js';
+import { countErrors, countStatuses, cpuFigures, errorSamples, inWindow, loadOrigin, profileFigures, warmOriginals, withOrigin } from './common.js';
 import type { RunFigures, ScenarioContext } from './types.js';
 
 export async function runCold(ctx: ScenarioContext, roundNo: number): Promise<RunFigures> {
   const run = await withOrigin(ctx, { name: 'cold', round: roundNo }, async (origin) => {
     await warmOriginals(origin, ctx.layout.baseKeys);
-    const before = await origin.metrics();
-    const next = coldSequence(ctx.layout.baseKeys);
-    const load = await runLoad({
-      base: origin.base,
+    return loadOrigin(ctx, origin, {
       schedule: { kind: 'closed', concurrency: ctx.origin.transformConcurrency },
       durationSeconds: ctx.options.durations.cold,
-      next,
-      timeoutMs: CLIENT_TIMEOUT_MS,
-      degradedCacheControl: ctx.degradedCacheControl,
-      watch: { loadgen: 'self', origin: origin.pid, storage: ctx.storage.pid },
-      signal: ctx.signal,
+      next: coldSequence(ctx.layout.baseKeys),
     });
-    return { load, counters: originCounters(before, await origin.metrics()) };
   });
   const { load, counters } = run.value;
   const served = load.outcomes.filter((o) => o.correct);

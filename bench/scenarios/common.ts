@@ -1,6 +1,6 @@
 /** Parts the HTTP scenarios share: a fresh origin per run, warm-up, and reading the outcomes. */
 import type { ChildRecord } from '../children.js';
-import type { ErrorKind, LoadResult, Outcome } from '../http-load.js';
+import { runLoad, type ErrorKind, type LoadOptions, type LoadResult, type Outcome } from '../http-load.js';
 import type { ScenarioName } from '../options.js';
 import { metricSum, probe, startOriginProcess, type MetricSamples, type RunningOriginProcess } from '../origin-process.js';
 import { collectProfile, type SavedProfile } from '../profile.js';
@@ -175,4 +175,25 @@ export function originCounters(before: MetricSamples, after: MetricSamples): Ori
     degraded: d('image_origin_degraded_total'),
     shed: d('image_origin_shed_total'),
   };
+}
+
+/**
+ * One measured load against `origin`, with what every HTTP scenario shares (client timeout,
+ * degraded marker, CPU watch, cancellation), and the origin's counters over the window.
+ */
+export async function loadOrigin(
+  ctx: ScenarioContext,
+  origin: RunningOriginProcess,
+  options: Pick<LoadOptions, 'schedule' | 'durationSeconds' | 'next' | 'onOutcome' | 'maxInFlight'>,
+): Promise<{ load: LoadResult; counters: OriginCounters }> {
+  const before = await origin.metrics();
+  const load = await runLoad({
+    ...options,
+    base: origin.base,
+    timeoutMs: CLIENT_TIMEOUT_MS,
+    degradedCacheControl: ctx.degradedCacheControl,
+    watch: { loadgen: 'self', origin: origin.pid, storage: ctx.storage.pid },
+    signal: ctx.signal,
+  });
+  return { load, counters: originCounters(before, await origin.metrics()) };
 }

@@ -4,10 +4,9 @@
  * degrading and shedding the excess quickly, keeps the latency of what it serves bounded, and
  * never resets a connection or lets a request time out.
  */
-import { runLoad } from '../http-load.js';
 import { round, share, summarizeLatency } from '../stats.js';
 import { coldSequence } from '../workload.js';
-import { CLIENT_TIMEOUT_MS, countErrors, countStatuses, cpuFigures, errorSamples, inWindow, originCounters, profileFigures, warmOriginals, withOrigin } from './common.js';
+import { countErrors, countStatuses, cpuFigures, errorSamples, inWindow, loadOrigin, profileFigures, warmOriginals, withOrigin } from './common.js';
 import type { RunFigures, ScenarioContext } from './types.js';
 
 /** Offered load as a multiple of the cold capacity. */
@@ -17,20 +16,12 @@ export async function runOverload(ctx: ScenarioContext, roundNo: number): Promis
   const offered = Math.max(2, ctx.calibration().coldRps * OVERLOAD_FACTOR);
   const run = await withOrigin(ctx, { name: 'overload', round: roundNo }, async (origin) => {
     await warmOriginals(origin, ctx.layout.baseKeys);
-    const before = await origin.metrics();
-    const next = coldSequence(ctx.layout.baseKeys, 5);
-    const load = await runLoad({
-      base: origin.base,
+    return loadOrigin(ctx, origin, {
       schedule: { kind: 'open', rate: () => offered, seed: 21 + roundNo },
       durationSeconds: ctx.options.durations.overload,
-      next,
+      next: coldSequence(ctx.layout.baseKeys, 5),
       maxInFlight: 2048,
-      timeoutMs: CLIENT_TIMEOUT_MS,
-      degradedCacheControl: ctx.degradedCacheControl,
-      watch: { loadgen: 'self', origin: origin.pid, storage: ctx.storage.pid },
-      signal: ctx.signal,
     });
-    return { load, counters: originCounters(before, await origin.metrics()) };
   });
 
   const { load, counters } = run.value;

@@ -5,10 +5,9 @@
  * much is served, how much degraded (cheaper variant, short Cache-Control), how much shed (503),
  * and the latency of served requests during the burst.
  */
-import { runLoad } from '../http-load.js';
 import { round, share, summarizeLatency } from '../stats.js';
 import { socialSequence } from '../workload.js';
-import { CLIENT_TIMEOUT_MS, countErrors, countStatuses, cpuFigures, errorSamples, inWindow, originCounters, profileFigures, warmOriginals, withOrigin } from './common.js';
+import { countErrors, countStatuses, cpuFigures, errorSamples, inWindow, loadOrigin, profileFigures, warmOriginals, withOrigin } from './common.js';
 import type { RunFigures, ScenarioContext } from './types.js';
 
 /** Base rate as a share of the cold capacity, and the burst's multiple of it. */
@@ -24,21 +23,14 @@ export async function runSocial(ctx: ScenarioContext, roundNo: number): Promise<
   const run = await withOrigin(ctx, { name: 'social', round: roundNo }, async (origin) => {
     // Codecs warm, but the social originals start in storage, as after a deploy.
     await warmOriginals(origin, ctx.layout.baseKeys.slice(0, 1));
-    const before = await origin.metrics();
     const traffic = socialSequence(ctx.layout.socialKeys);
-    const load = await runLoad({
-      base: origin.base,
+    return loadOrigin(ctx, origin, {
       schedule: { kind: 'open', rate: (t) => (inBurst(t) ? baseRate * BURST_FACTOR : baseRate), seed: 11 + roundNo },
       durationSeconds: duration,
       next: () => traffic.next(),
       onOutcome: (o) => o.status === 200 && traffic.remember(o.request, o.etag),
       maxInFlight: 1024,
-      timeoutMs: CLIENT_TIMEOUT_MS,
-      degradedCacheControl: ctx.degradedCacheControl,
-      watch: { loadgen: 'self', origin: origin.pid, storage: ctx.storage.pid },
-      signal: ctx.signal,
     });
-    return { load, counters: originCounters(before, await origin.metrics()) };
   });
 
   const { load, counters } = run.value;

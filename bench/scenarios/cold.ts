@@ -4,9 +4,9 @@
  * requests in the same order as `limit`: the difference is what HTTP, routing, validation, the
  * caches and the queue cost around the transform.
  */
-import { round, summarizeLatency } from '../stats.js';
+import { round } from '../stats.js';
 import { coldSequence } from '../workload.js';
-import { countErrors, countStatuses, cpuFigures, errorSamples, inWindow, loadOrigin, profileFigures, warmOriginals, withOrigin } from './common.js';
+import { countErrors, countStatuses, loadFigures, errorSamples, inWindow, loadOrigin, profileFigures, warmOriginals, withOrigin } from './common.js';
 import type { RunFigures, ScenarioContext } from './types.js';
 
 export async function runCold(ctx: ScenarioContext, roundNo: number): Promise<RunFigures> {
@@ -25,14 +25,7 @@ export async function runCold(ctx: ScenarioContext, roundNo: number): Promise<Ru
   const originalLookups = counters.original_hits + counters.original_misses;
   const incorrect = load.outcomes.length - served.length;
   return {
-    name: 'cold',
-    round: roundNo,
-    rps: round(rps, 2),
-    ...summarizeLatency(served.map((o) => o.latency)),
-    requests: load.outcomes.length,
-    seconds: load.windowSeconds,
-    peak_rss_mb: run.peakRssMb,
-    ...cpuFigures(load.cpu),
+    ...loadFigures('cold', roundNo, rps, served, load, run),
     note: `closed loop x${ctx.origin.transformConcurrency}${incorrect > 0 ? `, ${incorrect} not a correct image` : ''}${run.profile ? ', CPU-profiled' : ''}`,
     extra: {
       statuses: countStatuses(load.outcomes),

@@ -4,7 +4,7 @@ import { runLoad, type ErrorKind, type LoadOptions, type LoadResult, type Outcom
 import type { ScenarioName } from '../options.js';
 import { metricSum, probe, startOriginProcess, type MetricSamples, type RunningOriginProcess } from '../origin-process.js';
 import { collectProfile, type SavedProfile } from '../profile.js';
-import { round } from '../stats.js';
+import { round, summarizeLatency } from '../stats.js';
 import type { CpuWindowResult } from '../system.js';
 import { CLIENT_WEIGHTS, requestHeaders, requestPath, type ClientKind, type ImageRequest } from '../workload.js';
 import type { Json, ScenarioContext } from './types.js';
@@ -196,4 +196,25 @@ export async function loadOrigin(
     signal: ctx.signal,
   });
   return { load, counters: originCounters(before, await origin.metrics()) };
+}
+
+/** The figures every measured-load scenario reports the same way: rate, served latency, size, RSS, CPU. */
+export function loadFigures(
+  name: ScenarioName,
+  roundNo: number,
+  rps: number,
+  served: readonly Outcome[],
+  load: LoadResult,
+  run: { readonly peakRssMb: number | null },
+) {
+  return {
+    name,
+    round: roundNo,
+    rps: round(rps, 2),
+    ...summarizeLatency(served.map((o) => o.latency)),
+    requests: load.outcomes.length,
+    seconds: load.windowSeconds,
+    peak_rss_mb: run.peakRssMb,
+    ...cpuFigures(load.cpu),
+  };
 }

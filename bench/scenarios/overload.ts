@@ -6,7 +6,7 @@
  */
 import { round, share, summarizeLatency } from '../stats.js';
 import { coldSequence } from '../workload.js';
-import { countErrors, countStatuses, cpuFigures, errorSamples, inWindow, loadOrigin, profileFigures, warmOriginals, withOrigin } from './common.js';
+import { countErrors, countStatuses, loadFigures, errorSamples, inWindow, loadOrigin, profileFigures, warmOriginals, withOrigin } from './common.js';
 import type { RunFigures, ScenarioContext } from './types.js';
 
 /** Offered load as a multiple of the cold capacity. */
@@ -35,14 +35,7 @@ export async function runOverload(ctx: ScenarioContext, roundNo: number): Promis
   const fullQuality = served.filter((o) => !o.degraded && inWindow(load)(o)).length / load.windowSeconds;
   const shedLatency = summarizeLatency(shed.map((o) => o.latency));
   return {
-    name: 'overload',
-    round: roundNo,
-    rps: round(goodput, 2),
-    ...summarizeLatency(served.map((o) => o.latency)),
-    requests: all.length,
-    seconds: load.windowSeconds,
-    peak_rss_mb: run.peakRssMb,
-    ...cpuFigures(load.cpu),
+    ...loadFigures('overload', roundNo, goodput, served, load, run),
     note:
       `offered ${offered.toFixed(1)}/s; shed ${(share(shed.length, all.length) * 100).toFixed(1)}% (p50 ${shedLatency.p50_ms.toFixed(0)} ms), ` +
       `degraded ${(share(served.filter((o) => o.degraded).length, served.length) * 100).toFixed(1)}% (full quality ${fullQuality.toFixed(1)}/s), ` +

@@ -7,7 +7,7 @@
  */
 import { round, share, summarizeLatency } from '../stats.js';
 import { socialSequence } from '../workload.js';
-import { countErrors, countStatuses, cpuFigures, errorSamples, inWindow, loadOrigin, profileFigures, warmOriginals, withOrigin } from './common.js';
+import { countErrors, countStatuses, loadFigures, errorSamples, inWindow, loadOrigin, profileFigures, warmOriginals, withOrigin } from './common.js';
 import type { RunFigures, ScenarioContext } from './types.js';
 
 /** Base rate as a share of the cold capacity, and the burst's multiple of it. */
@@ -46,14 +46,7 @@ export async function runSocial(ctx: ScenarioContext, roundNo: number): Promise<
   const burst = summarizeLatency(burstServed.map((o) => o.latency));
   const servedRps = served.filter(inWindow(load)).length / load.windowSeconds;
   return {
-    name: 'social',
-    round: roundNo,
-    rps: round(servedRps, 2),
-    ...summarizeLatency(served.map((o) => o.latency)),
-    requests: all.length,
-    seconds: load.windowSeconds,
-    peak_rss_mb: run.peakRssMb,
-    ...cpuFigures(load.cpu),
+    ...loadFigures('social', roundNo, servedRps, served, load, run),
     note:
       `offered ${baseRate.toFixed(1)}/s, burst ${(baseRate * BURST_FACTOR).toFixed(1)}/s; burst p99 ${burst.p99_ms.toFixed(0)} ms; ` +
       `degraded ${pct(degraded, ok)}, shed ${pct(shed, all.length)}, errors ${errors.reset + errors.timeout + errors.other + wrong}`,

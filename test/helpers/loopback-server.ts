@@ -22,6 +22,15 @@ export interface LoopbackServer {
   close(): Promise<void>;
 }
 
+/** Listens on 127.0.0.1 on a free port and resolves with that port. */
+export async function listenOnLoopback(server: http.Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
 export async function startLoopbackServer(
   handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
 ): Promise<LoopbackServer> {
@@ -30,11 +39,7 @@ export async function startLoopbackServer(
     requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     handler(req, res);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     port,
     origin: `http://127.0.0.1:${port}`,

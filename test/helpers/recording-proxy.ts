@@ -6,7 +6,7 @@
  * client) sees any answer, so "the origin saw nothing" can be asserted without waiting.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback-server.js';
 
 export interface Exchange {
   readonly method: string;
@@ -52,11 +52,7 @@ export async function startRecordingProxy(targetPort: number, targetHost = '127.
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     port,
     exchanges,

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { GRAVITIES, type SpecParam } from '../transforms/spec.js';
+import { NAME_PATTERN, NAME_RULE, sourceKeyProblem } from '../transforms/rules.js';
 import { DEFAULT_WATERMARK_FONT, type Watermark } from '../transforms/watermark.js';
 
 /** Parameter names a preset may set or let requests override (everything but `preset` itself). */
@@ -39,11 +40,10 @@ const placement = {
 };
 
 /** A source key in the same spelling as a request path without its leading slash. */
-const sourceKey = z
-  .string()
-  .min(1)
-  .max(1024)
-  .refine((key) => !key.startsWith('/') && key.split('/').every((s) => s !== '' && s !== '.' && s !== '..'), 'must be a relative key without "." or ".." segments');
+const sourceKey = z.string().superRefine((key, ctx) => {
+  const problem = sourceKeyProblem(key);
+  if (problem) ctx.addIssue({ code: 'custom', message: `not a source key: ${problem}` });
+});
 
 const imageWatermarkSchema = z
   .object({ image: sourceKey, width: z.number().gt(0).max(1).default(0.15), ...placement })
@@ -70,7 +70,7 @@ const textWatermarkSchema = z
 
 export const watermarkSchema = z.union([imageWatermarkSchema, textWatermarkSchema], 'must be an image ({"image": key, …}) or a text ({"text": …}) watermark');
 
-const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'names are 1-64 of a-z, 0-9, _ and -, starting with a letter or digit');
+const name = z.string().regex(NAME_PATTERN, NAME_RULE);
 
 export const presetFileSchema = z
   .object({

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { InvalidRequestError, type Problem } from './errors.js';
 import type { TransformLimits } from './limits.js';
+import { MAX_CROP_COORDINATE, MAX_WATERMARK_TEXT, NAME_PATTERN } from './rules.js';
 
 export const FITS = ['cover', 'contain', 'fill', 'inside', 'outside'] as const;
 export type Fit = (typeof FITS)[number];
@@ -114,11 +115,6 @@ const flag = z.enum(['0', '1'], 'must be 0 or 1').transform((v) => v === '1');
 /** `auto` (resolved from client hints) or a value the given schema accepts. */
 const orAuto = <T>(schema: z.ZodType<T, string>) => z.union([z.literal('auto'), schema]);
 
-/** Largest crop coordinate accepted: beyond any image that passes the input pixel limit's side. */
-const MAX_CROP_COORDINATE = 100_000;
-
-/** A watermark line, not a paragraph. */
-const MAX_WATERMARK_TEXT = 200;
 
 const signed = (min: number, max: number) =>
   z
@@ -170,7 +166,7 @@ function createParamSchemas(limits: TransformLimits) {
     circle: integer(1, 4096),
     bri: signed(-100, 100),
     con: signed(-100, 100),
-    wm: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a watermark name'),
+    wm: z.string().regex(NAME_PATTERN, 'must be a watermark name'),
     // Pango renders whatever it gets; keep it to one short line of text.
     wmt: z.string().min(1).max(MAX_WATERMARK_TEXT, `must be 1-${MAX_WATERMARK_TEXT} characters`).refine(
       (v) => !/[\u0000-\u001f\u007f]/.test(v),

@@ -4,11 +4,11 @@
  * into the request flow (origin/serve-variant.ts): parse, resolve client hints (the benchmark
  * sends none), negotiate the format from Accept, canonicalize.
  */
-import { resolveClientHints } from '../origin/http/client-hints.js';
+import { resolveHints } from '../origin/http/client-hints.js';
 import { negotiateFormat } from '../origin/http/negotiate-format.js';
 import { canonicalizeSpec, type CanonicalSpec } from '../transforms/canonical.js';
 import type { TransformLimits } from '../transforms/limits.js';
-import { createSpecParser } from '../transforms/spec.js';
+import { createSpecParser } from '../transforms/parse-spec.js';
 import { ACCEPT, type ImageRequest } from './workload.js';
 
 export function canonicalRequests(limits: TransformLimits): (request: ImageRequest) => CanonicalSpec {
@@ -17,7 +17,8 @@ export function canonicalRequests(limits: TransformLimits): (request: ImageReque
   return (request) => {
     const params = new URLSearchParams(request.query);
     if (params.has('preset')) throw new Error('limit reproduces plain-parameter requests only');
-    const { spec } = resolveClientHints(parse(params), noHints, { dpr: [1], widths: [] });
-    return canonicalizeSpec(spec, negotiateFormat(ACCEPT[request.client]), limits);
+    const requested = parse(params);
+    const hints = resolveHints(requested, noHints, { dpr: [1], widths: [] });
+    return canonicalizeSpec(requested, { token: negotiateFormat(ACCEPT[request.client]), ...hints }, limits);
   };
 }

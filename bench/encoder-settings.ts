@@ -29,7 +29,7 @@ import path from 'node:path';
 import sharp, { type AnimationOptions, type Sharp } from 'sharp';
 import { encoderOptions, type EncoderOptions } from '../transforms/formats.js';
 import { CORPUS } from '../test/helpers/paths.js';
-import type { OutputFormat } from '../transforms/spec.js';
+import type { OutputFormat } from '../transforms/params.js';
 
 // ---------------------------------------------------------------------------------------------
 // Inputs and candidates

@@ -1,28 +1,31 @@
 /**
- * Wires one origin instance from the config: source → producer (tiers, coalescing, queues) →
- * metrics → fastify app. `main.ts` and the tests build the origin the same way through here.
+ * Wires one origin instance from the config, in dependency order and without two-phase wiring:
+ * queues → metrics (whose gauges read the queues) → originals → variants → request reading →
+ * the fastify app. `main.ts` and the tests build the origin the same way through here.
  */
 import { readFileSync } from 'node:fs';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { DEFAULT_PRESET_FILE } from '../presets/default-presets.js';
 import { createPresetCatalog, PresetFileError, type PresetCatalog } from '../presets/preset-registry.js';
-import { createSpecParser, type RequestedSpec } from '../transforms/spec.js';
+import { createSpecParser, type SpecParser } from '../transforms/parse-spec.js';
 import { ConfigError, type Config } from './config.js';
-import { createVariantProducer, type VariantProducer } from './load/variant-producer.js';
+import { buildServer } from './http/server.js';
+import { createOriginals } from './load/originals.js';
+import { createVariants } from './load/variants.js';
+import { createWorkQueue, type WorkQueue } from './load/work-queue.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { buildServer } from './server.js';
 import type { ImageSource } from './sources/source.js';
 
 export interface Origin {
   readonly app: FastifyInstance;
   readonly metrics: Metrics;
-  readonly producer: VariantProducer;
+  readonly transformQueue: WorkQueue;
   /** `/readyz` answers 200 only while ready. */
   setReady(ready: boolean): void;
 }
 
 /** The operator's preset file, or the shipped presets; a broken one is a ConfigError naming the preset. */
-function loadPresets(config: Config, parseSpec: (query: URLSearchParams) => RequestedSpec): PresetCatalog {
+function loadPresets(config: Config, parseSpec: SpecParser): PresetCatalog {
   const where = config.presets.file ?? 'the shipped presets';
   try {
     const file: unknown = config.presets.file === undefined ? DEFAULT_PRESET_FILE : JSON.parse(readFileSync(config.presets.file, 'utf8'));
@@ -35,34 +38,32 @@ function loadPresets(config: Config, parseSpec: (query: URLSearchParams) => Requ
 
 /** Throws ConfigError when the presets are broken, so start-up stops naming them. */
 export function createOrigin(config: Config, source: ImageSource, logger: FastifyBaseLogger): Origin {
-  const parseSpec = createSpecParser(config.limits);
+  const { load, cache, limits, responses } = config;
+  const parseSpec = createSpecParser(limits);
   const catalog = loadPresets(config, parseSpec);
-  let producer: VariantProducer | undefined;
-  const metrics = createMetrics({
-    queueDepth: () => producer?.transformsQueued ?? 0,
-    inflightTransforms: () => producer?.transformsRunning ?? 0,
-  });
-  producer = createVariantProducer({ source, limits: config.limits, load: config.load, cache: config.cache, metrics });
+  const transformQueue = createWorkQueue({ concurrency: load.transformConcurrency, maxQueue: load.transformQueue, maxWaitMs: load.transformWaitMs });
+  // Fetches wait at most as long as the whole request may take; the deadline ends them sooner.
+  const fetchQueue = createWorkQueue({ concurrency: load.fetchConcurrency, maxQueue: load.fetchQueue, maxWaitMs: load.requestDeadlineMs });
+  const metrics = createMetrics({ queueDepth: () => transformQueue.queued, inflightTransforms: () => transformQueue.running });
+  const originals = createOriginals({ source, cache, queue: fetchQueue, metrics });
+  const variants = createVariants({ originals, limits, cache, queue: transformQueue, degradeQueueDepth: load.degradeQueueDepth, metrics });
   let ready = false;
   const app = buildServer({
-    deps: {
-      source,
-      producer,
-      metrics,
-      parseSpec,
-      catalog,
-      presetsOnly: config.presets.only,
-      signingKeys: config.signingKeys,
+    flow: {
+      reading: { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys },
       hints: config.hints,
-      limits: config.limits,
-      cacheControl: config.responses.cacheControl,
-      degradedCacheControl: config.responses.degradedCacheControl,
+      limits,
+      originals,
+      variants,
+      cacheControl: responses.cacheControl,
+      degradedCacheControl: responses.degradedCacheControl,
     },
-    errorCacheControl: config.responses.errorCacheControl,
-    requestDeadlineMs: config.load.requestDeadlineMs,
+    metrics,
+    errorCacheControl: responses.errorCacheControl,
+    requestDeadlineMs: load.requestDeadlineMs,
     serveMetrics: config.server.metricsPort === undefined,
     logger,
     isReady: () => ready,
   });
-  return { app, metrics, producer, setReady: (value) => void (ready = value) };
+  return { app, metrics, transformQueue, setReady: (value) => void (ready = value) };
 }

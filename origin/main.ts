@@ -4,12 +4,12 @@
  * 503, no new connections are accepted, in-flight requests finish within the grace period, and
  * the process exits 0.
  */
-import fastify from 'fastify';
+import fastify, { type FastifyBaseLogger } from 'fastify';
 import { pino, type Logger } from 'pino';
 import sharp from 'sharp';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createOrigin, type Origin } from './create-origin.js';
-import { metricsRoute } from './server.js';
+import { installMetricsRoute } from './http/routes/metrics.js';
 import { createSource } from './sources/create-source.js';
 import type { ImageSource } from './sources/source.js';
 
@@ -39,9 +39,10 @@ if (config.sharpConcurrency > 0) sharp.concurrency(config.sharpConcurrency);
 await origin.app.listen({ host: config.server.host, port: config.server.port });
 
 // A separate port keeps /metrics off the address the CDN reaches.
-const metricsApp = config.server.metricsPort === undefined ? undefined : fastify({ loggerInstance: logger.child({ server: 'metrics' }) });
+const metricsLogger: FastifyBaseLogger = logger.child({ server: 'metrics' });
+const metricsApp = config.server.metricsPort === undefined ? undefined : fastify({ loggerInstance: metricsLogger });
 if (metricsApp && config.server.metricsPort !== undefined) {
-  metricsApp.get('/metrics', metricsRoute(origin.metrics));
+  installMetricsRoute(metricsApp, origin.metrics);
   await metricsApp.listen({ host: config.server.host, port: config.server.metricsPort });
 }
 

@@ -38,6 +38,18 @@ export function createMetrics(load: LoadGauges) {
       buckets: DURATION_BUCKETS,
       registers,
     }),
+    sourceStats: new Counter({
+      name: 'image_origin_source_stats_total',
+      help: 'Source metadata look-ups for conditional requests, by result (ok, not_found, timeout, error, aborted).',
+      labelNames: ['result'],
+      registers,
+    }),
+    sourceStatDuration: new Histogram({
+      name: 'image_origin_source_stat_duration_seconds',
+      help: 'Duration of source metadata look-ups.',
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
     transforms: new Counter({ name: 'image_origin_transforms_total', help: 'Completed transforms by output format.', labelNames: ['format'], registers }),
     transformDuration: new Histogram({
       name: 'image_origin_transform_duration_seconds',

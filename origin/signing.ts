@@ -7,7 +7,7 @@
  * without downtime: add the new one, move apps to it, drop the old one.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ForbiddenError } from '../transforms/errors.js';
+import { ForbiddenError } from './errors.js';
 
 /** The string that is signed: path plus the query without any `sig` parameter. */
 export function signaturePayload(rawPath: string, rawQuery: string): string {

@@ -1,31 +1,14 @@
 /**
  * Builds image URLs for apps: typed parameters in, a path (or full URL) out, parameters always in
- * one order so equal requests are equal strings for every CDN, signed when a key is given. Pure
- * and dependency-free apart from node:crypto, so app servers can import it on its own.
+ * one order so equal requests are equal strings for every CDN, signed when a key is given. The
+ * options and their order come from the origin's parameter table; pure, so app servers can import
+ * it on its own.
  */
-import type { Fit, Flip, OutputFormat, Position, Rotation } from '../transforms/spec.js';
+import { PARAM_NAMES, spell, type RequestedSpec } from '../transforms/params.js';
 import { signPathAndQuery } from './signing.js';
 
-export interface ImageParams {
-  readonly preset?: string;
-  readonly w?: number | 'auto';
-  readonly h?: number;
-  readonly fit?: Fit;
-  readonly pos?: Position;
-  readonly dpr?: number | 'auto';
-  readonly enlarge?: boolean;
-  readonly q?: number;
-  readonly fm?: OutputFormat | 'auto';
-  readonly rot?: Rotation;
-  readonly flip?: Flip;
-  readonly blur?: number;
-  readonly sharpen?: number;
-  /** Hex colour without `#`. */
-  readonly bg?: string;
-  /** `[x, y, width, height]` of the upright original. */
-  readonly crop?: readonly [number, number, number, number];
-  readonly anim?: boolean;
-}
+/** Every transform parameter of the parameter table, typed as the origin reads it, plus `preset`. */
+export type ImageParams = { readonly preset?: string } & RequestedSpec;
 
 export interface ImageUrlOptions {
   /** Prepended to the path, e.g. `https://img.example.com`. */
@@ -36,16 +19,12 @@ export interface ImageUrlOptions {
   readonly expiresAt?: Date | number;
 }
 
-/** The order parameters are written in: the same order the origin's variant key uses. */
-const PARAM_ORDER = [
-  'preset', 'w', 'h', 'fit', 'pos', 'dpr', 'enlarge', 'crop', 'rot', 'flip', 'blur', 'sharpen', 'bg', 'anim', 'fm', 'q',
-] as const satisfies readonly (keyof ImageParams)[];
+/** The order parameters are written in: `preset`, then the parameter table's (the variant key's) order. */
+const PARAM_ORDER = ['preset', ...PARAM_NAMES] as const;
 
+/** The origin's one spelling; commas stay readable, everything else that could end a parameter is encoded. */
 function formatValue(value: NonNullable<ImageParams[keyof ImageParams]>): string {
-  if (typeof value === 'boolean') return value ? '1' : '0';
-  if (Array.isArray(value)) return value.join(',');
-  // Commas stay readable; everything else that could end a parameter is encoded.
-  return encodeURIComponent(String(value)).replace(/%2C/g, ',');
+  return encodeURIComponent(spell(value)).replace(/%2C/g, ',');
 }
 
 export function buildImageUrl(key: string, params: ImageParams = {}, options: ImageUrlOptions = {}): string {

@@ -3,7 +3,8 @@
  * request's overrides on top where the preset allows them. In presets-only mode a request without
  * a preset is refused, so nobody can make the origin produce arbitrary variants.
  */
-import { InvalidRequestError, NotFoundError, type Problem } from '../transforms/errors.js';
+import { InvalidRequestError, type Problem } from '../transforms/errors.js';
+import { UnknownPresetError } from './errors.js';
 import type { Preset, PresetRegistry } from './preset-registry.js';
 
 export interface AppliedPreset {
@@ -20,8 +21,9 @@ export function applyPreset(query: URLSearchParams, registry: PresetRegistry, pr
     return { params: query };
   }
   if (names.length > 1) throw new InvalidRequestError([{ param: 'preset', message: 'given more than once' }]);
-  const preset = registry.get(names[0]!);
-  if (!preset) throw new NotFoundError('unknown preset', 'UNKNOWN_PRESET');
+  const name = names[0] ?? '';
+  const preset = registry.get(name);
+  if (!preset) throw new UnknownPresetError(name);
 
   const params = new URLSearchParams([...preset.params]);
   const problems: Problem[] = [];

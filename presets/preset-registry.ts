@@ -5,7 +5,9 @@
  * requests later.
  */
 import { InvalidRequestError } from '../transforms/errors.js';
-import type { QualityTable, RequestedSpec } from '../transforms/spec.js';
+import type { QualityTable } from '../transforms/formats.js';
+import type { SpecParser } from '../transforms/parse-spec.js';
+import type { RequestedSpec } from '../transforms/params.js';
 import type { Watermark } from '../transforms/watermark.js';
 import { presetFileSchema } from './preset-schema.js';
 
@@ -36,7 +38,7 @@ export class PresetFileError extends Error {
   }
 }
 
-export function createPresetCatalog(file: unknown, parseSpec: (query: URLSearchParams) => RequestedSpec): PresetCatalog {
+export function createPresetCatalog(file: unknown, parseSpec: SpecParser): PresetCatalog {
   const parsed = presetFileSchema.safeParse(file);
   if (!parsed.success) {
     throw new PresetFileError(
@@ -62,8 +64,8 @@ export function createPresetCatalog(file: unknown, parseSpec: (query: URLSearchP
       problems.push(...error.problems.map((p) => `preset "${name}": ${p.param}: ${p.message}`));
       continue;
     }
-    if (spec.watermark !== undefined && !watermarks.has(spec.watermark)) {
-      problems.push(`preset "${name}": wm: no watermark named "${spec.watermark}" in the file`);
+    if (spec.wm !== undefined && !watermarks.has(spec.wm)) {
+      problems.push(`preset "${name}": wm: no watermark named "${spec.wm}" in the file`);
     }
     registry.set(name, {
       name,
@@ -71,7 +73,7 @@ export function createPresetCatalog(file: unknown, parseSpec: (query: URLSearchP
       overridable: new Set(definition.overridable),
       ...(definition.cacheControl !== undefined && { cacheControl: definition.cacheControl }),
       ...(definition.quality !== undefined && { qualities: definition.quality }),
-      ...(typeof spec.width === 'number' && { width: spec.width }),
+      ...(typeof spec.w === 'number' && { width: spec.w }),
     });
   }
   if (problems.length > 0) throw new PresetFileError(problems);

@@ -5,17 +5,11 @@
  * `Cache-Control` and qualities per format. A watermark names a logo or a text stamp (`wm=brand`).
  */
 import { z } from 'zod';
-import { GRAVITIES, type SpecParam } from '../transforms/spec.js';
+import { GRAVITIES, PRESET_PARAMS, type ParamName } from '../transforms/params.js';
 import { NAME_PATTERN, NAME_RULE, sourceKeyProblem } from '../transforms/rules.js';
 import { DEFAULT_WATERMARK_FONT, type Watermark } from '../transforms/watermark.js';
 
-/** Parameter names a preset may set or let requests override (everything but `preset` itself). */
-export const PRESET_PARAMS = [
-  'w', 'h', 'fit', 'pos', 'dpr', 'enlarge', 'q', 'fm', 'rot', 'flip', 'blur', 'sharpen', 'bg', 'crop', 'cropg', 'icrop',
-  'scale', 'round', 'circle', 'bri', 'con', 'wm', 'anim',
-] as const satisfies readonly SpecParam[];
-
-const paramName = z.enum(PRESET_PARAMS, `must be one of ${PRESET_PARAMS.join(', ')}`);
+const paramName = z.enum(PRESET_PARAMS as [ParamName, ...ParamName[]], `must be one of ${PRESET_PARAMS.join(', ')}`);
 const quality = z.number().int().min(1).max(100);
 
 export const presetSchema = z

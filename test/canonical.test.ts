@@ -40,7 +40,7 @@ describe('variant keys', () => {
 
   test('DPR and caps keep the aspect ratio', () => {
     const spec = specFor('w=3000&h=1500&dpr=4&fit=cover');
-    assert.deepEqual([spec.width, spec.height], [DEFAULT_LIMITS.maxOutputDimension, DEFAULT_LIMITS.maxOutputDimension / 2]);
+    assert.deepEqual([spec.w, spec.h], [DEFAULT_LIMITS.maxOutputDimension, DEFAULT_LIMITS.maxOutputDimension / 2]);
   });
 });
 

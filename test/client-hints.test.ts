@@ -1,10 +1,10 @@
 /** Client hints and the format token, through the real server, checked by decoding. */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { resolveClientHints, snapUp } from '../origin/http/client-hints.js';
+import { resolveHints, snapUp } from '../origin/http/client-hints.js';
 import { negotiateFormat } from '../origin/http/negotiate-format.js';
 import { DEFAULT_LIMITS } from '../transforms/limits.js';
-import { createSpecParser } from '../transforms/spec.js';
+import { createSpecParser } from '../transforms/parse-spec.js';
 import { decode } from './helpers/images.js';
 import { rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
 import { BROWSER_ACCEPTS } from './helpers/browsers.js';
@@ -35,9 +35,9 @@ describe('snapping', () => {
     const parse = createSpecParser(DEFAULT_LIMITS);
     const steps = { dpr: [1, 2], widths: [320, 640, 1080] };
     const none = () => undefined;
-    assert.equal(resolveClientHints(parse(new URLSearchParams('w=auto')), none, steps).spec.width, 640);
-    assert.equal(resolveClientHints(parse(new URLSearchParams('w=auto')), none, steps, 300).spec.width, 320);
-    assert.equal(resolveClientHints(parse(new URLSearchParams('w=500&dpr=auto')), none, steps).spec.width, 500);
+    assert.equal(resolveHints(parse(new URLSearchParams('w=auto')), none, steps).deviceWidth, 640);
+    assert.equal(resolveHints(parse(new URLSearchParams('w=auto')), none, steps, 300).deviceWidth, 320);
+    assert.deepEqual(resolveHints(parse(new URLSearchParams('w=500&dpr=auto')), none, steps), { dpr: 1, vary: ['Sec-CH-DPR', 'DPR', 'Save-Data'] });
   });
 });
 

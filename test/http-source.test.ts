@@ -12,7 +12,7 @@ import {
   SourceTimeoutError,
   SourceTooLargeError,
   SourceUnavailableError,
-} from '../transforms/errors.js';
+} from '../origin/errors.js';
 import { startLoopbackServer, type LoopbackServer } from './helpers/loopback-server.js';
 
 const key = (k: string): SourceKey => k as SourceKey;

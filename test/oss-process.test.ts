@@ -9,16 +9,15 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { resolveClientHints } from '../origin/http/client-hints.js';
-import { canonicalizeSpec, serializeCanonical, type CanonicalSpec } from '../transforms/canonical.js';
+import { serializeCanonical, type CanonicalSpec } from '../transforms/canonical.js';
 import { InvalidRequestError } from '../transforms/errors.js';
 import { DEFAULT_LIMITS } from '../transforms/limits.js';
 import { translateOssProcess, type OssRequest } from '../transforms/oss-process.js';
 import { runPipeline } from '../transforms/pipeline.js';
-import { createSpecParser } from '../transforms/spec.js';
 import type { Watermark } from '../transforms/watermark.js';
 import { decode, imageDistance, meanColour } from './helpers/images.js';
 import { CORPUS } from './helpers/paths.js';
+import { specFor } from './helpers/specs.js';
 
 /**
  * Where each example comes from: Alibaba Cloud's OSS documentation, "Data Processing" → "Image
@@ -374,13 +373,9 @@ describe('x-oss-process translation: refusals name the operation or parameter', 
   });
 });
 
-const parse = createSpecParser(DEFAULT_LIMITS);
-const STEPS = { dpr: [1, 2], widths: [320, 640] };
-
 /** The path the origin takes for native parameters: parse, client hints (none sent), canonicalize. */
 function canonical(params: URLSearchParams, watermark?: Watermark): CanonicalSpec {
-  const spec = resolveClientHints(parse(params), () => undefined, STEPS).spec;
-  return canonicalizeSpec(spec, 'legacy', DEFAULT_LIMITS, watermark);
+  return specFor(params, 'legacy', DEFAULT_LIMITS, watermark ? { watermark } : {});
 }
 
 function ossCanonical(value: string): CanonicalSpec {

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { DEFAULT_PRESET_FILE } from '../presets/default-presets.js';
 import { createPresetCatalog, PresetFileError } from '../presets/preset-registry.js';
 import { DEFAULT_LIMITS } from '../transforms/limits.js';
-import { createSpecParser } from '../transforms/spec.js';
+import { createSpecParser } from '../transforms/parse-spec.js';
 import { decode } from './helpers/images.js';
 import { jsonError, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
 import { CORPUS, PROJECT_ROOT } from './helpers/paths.js';

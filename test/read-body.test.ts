@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { parseContentLength, readBodyWithLimit } from '../origin/sources/read-body.js';
-import { SourceTooLargeError } from '../transforms/errors.js';
+import { SourceTooLargeError } from '../origin/errors.js';
 import { startLoopbackServer } from './helpers/loopback-server.js';
 
 /** A readable that counts how many chunks were pulled from it, producing `total` chunks of `size`. */

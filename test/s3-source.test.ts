@@ -10,7 +10,7 @@ import {
   SourceTimeoutError,
   SourceTooLargeError,
   SourceUnavailableError,
-} from '../transforms/errors.js';
+} from '../origin/errors.js';
 import { startS3rver, type RunningS3rver } from './helpers/s3rver.js';
 import { startLoopbackServer, type LoopbackServer } from './helpers/loopback-server.js';
 

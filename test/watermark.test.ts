@@ -22,7 +22,7 @@ const grey = (width: number, height: number) =>
 const redLogo = (size: number) => sharp({ create: { width: size, height: size, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 1 } } }).png().toBuffer();
 
 const LOGO: ImageWatermark = { kind: 'image', key: 'logo.png', width: 0.1, gravity: 'se', margin: 0.02, opacity: 1, tile: false };
-const withMark = (query: string, watermark: ImageWatermark | TextWatermark): CanonicalSpec => ({ ...specFor(query), watermark });
+const withMark = (query: string, watermark: ImageWatermark | TextWatermark): CanonicalSpec => ({ ...specFor(query), wm: watermark });
 
 describe('image watermarks', () => {
   test('placed by gravity with margins, scaled to a share of the output width', async () => {

@@ -1,88 +1,91 @@
 /**
- * The canonical spec: one spelling per distinct output. `canonicalizeSpec` applies DPR, caps the
- * size, fills defaults and drops parameters that cannot change the result, so that requests
- * producing the same image share one variant. `serializeCanonical` is the only writer of the
- * string that variant keys and ETags are built from; `test/canonical.test.ts` pins its format.
+ * The canonical spec: one spelling per distinct output. `canonicalizeSpec` applies DPR (the only
+ * place it is applied), caps the size, fills defaults, decides the quality of explicit formats and
+ * drops parameters that cannot change the result, so that requests producing the same image share
+ * one variant. `serializeCanonical` is the only writer of the string that variant keys and ETags
+ * are built from; `test/canonical.test.ts` pins its format.
  */
-import { effectiveQuality, type FormatToken } from './formats.js';
+import { qualityFor, type FormatToken, type QualityTable } from './formats.js';
 import type { TransformLimits } from './limits.js';
-import type { CropRegion, Fit, Flip, IndexCrop, OutputFormat, Position, QualityTable, Rotation, TransformSpec } from './spec.js';
-import type { Watermark } from './watermark.js';
+import { PARAM_NAMES, PARAMS, spell, type Fit, type OutputFormat, type ParamName, type Position, type RequestedSpec, type Rotation } from './params.js';
+import { serializeWatermark, type Watermark } from './watermark.js';
 
 /** An explicit format, or `auto-<token>` when it was negotiated from the `Accept` header. */
 export type FormatChoice = OutputFormat | `auto-${FormatToken}`;
 
-export interface CanonicalSpec {
+/** Parameters canonicalization rewrites; every other parameter is copied as the client sent it. */
+type Rewritten = 'w' | 'h' | 'dpr' | 'fit' | 'pos' | 'enlarge' | 'rot' | 'anim' | 'fm' | 'q' | 'wm' | 'wmt';
+
+export type CanonicalSpec = Omit<RequestedSpec, Rewritten> & {
   /** Output box in device pixels (DPR applied, capped); absent sides follow the aspect ratio. */
-  readonly width?: number;
-  readonly height?: number;
+  readonly w?: number;
+  readonly h?: number;
   readonly fit: Fit;
   /** Only where it can matter: `cover`/`contain` with both sides set. */
-  readonly position?: Position;
+  readonly pos?: Position;
   readonly enlarge: boolean;
-  readonly format: FormatChoice;
-  /** Filled for explicit lossy formats; absent means "decided once the format is" (see `effectiveQuality`). */
-  readonly quality?: number;
+  readonly rot: Rotation;
+  readonly anim: boolean;
+  readonly fm: FormatChoice;
+  /** Final for explicit lossy formats; for negotiated ones only the client's own `q`. */
+  readonly q?: number;
   /** A preset's qualities per format, kept only while the format is still to be negotiated. */
-  readonly qualities?: QualityTable;
-  /** Save-Data, kept only while the format is still to be negotiated (else folded into `quality`). */
-  readonly saveData?: true;
-  readonly rotate: Rotation;
-  readonly flip?: Flip;
-  readonly blur?: number;
-  readonly sharpen?: number;
-  readonly background?: string;
-  readonly crop?: CropRegion;
-  readonly indexCrop?: IndexCrop;
-  readonly scalePercent?: number;
-  readonly cornerRadius?: number;
-  readonly circleRadius?: number;
-  readonly brightness?: number;
-  readonly contrast?: number;
-  /** The watermark's full definition (not its name), so editing a watermark changes the key. */
-  readonly watermark?: Watermark;
-  readonly animated: boolean;
+  readonly qt?: QualityTable;
+  /** Save-Data, kept only while the format is still to be negotiated (else folded into `q`). */
+  readonly sd?: true;
   /** Made the cheap way under load (see `economizeSpec`); a separate variant with its own key. */
-  readonly economy?: true;
+  readonly eco?: true;
+  /** The watermark's full definition (not its name), so editing a watermark changes the key. */
+  readonly wm?: Watermark;
+};
+
+/** What the request's context adds to its parameters: hints, the format token, the preset, the watermark. */
+export interface RequestContext {
+  readonly token: FormatToken;
+  /** The DPR to apply: the request's, or the snapped `Sec-CH-DPR` for `dpr=auto`. */
+  readonly dpr: number;
+  /** `w=auto` resolved from client hints, already in device pixels. */
+  readonly deviceWidth?: number;
+  readonly saveData?: boolean;
+  readonly qualities?: QualityTable;
+  readonly watermark?: Watermark;
 }
 
 /** Bump when the meaning of a canonical spec changes, so stale variants are never reused. */
 export const KEY_VERSION = 'v1';
 
-export function canonicalizeSpec(spec: TransformSpec, token: FormatToken, limits: TransformLimits, watermark?: Watermark): CanonicalSpec {
-  const box = scaleBox(spec.width, spec.height, spec.dpr, limits.maxOutputDimension);
-  const bothSides = box.width !== undefined && box.height !== undefined;
+export function canonicalizeSpec(requested: RequestedSpec, context: RequestContext, limits: TransformLimits): CanonicalSpec {
+  const { w, h, dpr: _dpr, fit, pos, enlarge, rot, anim, fm, q, wm: _wm, wmt: _wmt, ...copied } = requested;
+  if (w === 'auto' && context.deviceWidth === undefined) throw new Error('w=auto needs the client hints resolved first');
+  const width = w === 'auto' ? context.deviceWidth : w === undefined ? undefined : w * context.dpr;
+  const box = capBox(width, h === undefined ? undefined : h * context.dpr, limits.maxOutputDimension);
+  const bothSides = box.w !== undefined && box.h !== undefined;
   // With one side (or none) every fit keeps the aspect ratio, so they are all `inside`.
-  const fit = bothSides ? spec.fit : 'inside';
-  const negotiated = spec.format === 'auto';
-  const format: FormatChoice = negotiated ? `auto-${token}` : spec.format;
-  // An explicit format knows its quality now; a negotiated one keeps the inputs of that decision.
-  const quality = negotiated ? spec.quality : effectiveQuality(spec.format, spec);
-  const qualities = negotiated && spec.quality === undefined && spec.qualities && sortedTable(spec.qualities);
+  const canonicalFit = bothSides ? (fit ?? 'inside') : 'inside';
+  const format = fm ?? 'auto';
+  const negotiated = format === 'auto';
+  const quality = negotiated ? q : qualityFor(format, { q, qt: context.qualities, sd: context.saveData });
+  const qualities = negotiated && q === undefined && context.qualities && sortedTable(context.qualities);
   return {
     ...box,
-    fit,
-    ...((fit === 'cover' || fit === 'contain') && { position: spec.position }),
-    enlarge: box.width !== undefined || box.height !== undefined ? spec.enlarge : false,
-    format,
-    ...(quality !== undefined && { quality }),
-    ...(qualities && { qualities }),
-    ...(negotiated && spec.saveData && { saveData: true as const }),
-    rotate: spec.rotate,
-    ...(spec.flip && { flip: spec.flip }),
-    ...(spec.blur !== undefined && { blur: spec.blur }),
-    ...(spec.sharpen !== undefined && { sharpen: spec.sharpen }),
-    ...(spec.background !== undefined && { background: spec.background }),
-    ...(spec.crop && { crop: spec.crop }),
-    ...(spec.indexCrop && { indexCrop: spec.indexCrop }),
-    ...(spec.scalePercent !== undefined && { scalePercent: spec.scalePercent }),
-    ...(spec.cornerRadius !== undefined && { cornerRadius: spec.cornerRadius }),
-    ...(spec.circleRadius !== undefined && { circleRadius: spec.circleRadius }),
-    ...(spec.brightness !== undefined && { brightness: spec.brightness }),
-    ...(spec.contrast !== undefined && { contrast: spec.contrast }),
-    ...(watermark && { watermark }),
-    animated: spec.animated,
+    fit: canonicalFit,
+    ...((canonicalFit === 'cover' || canonicalFit === 'contain') && { pos: pos ?? 'center' }),
+    enlarge: box.w !== undefined || box.h !== undefined ? (enlarge ?? false) : false,
+    ...withoutNeutral(copied),
+    rot: rot ?? 0,
+    anim: anim ?? false,
+    fm: negotiated ? `auto-${context.token}` : format,
+    ...(quality !== undefined && { q: quality }),
+    ...(qualities && { qt: qualities }),
+    ...(negotiated && context.saveData && { sd: true as const }),
+    ...(context.watermark && { wm: context.watermark }),
   };
+}
+
+/** Drops values that change nothing (`bri=0`, `cropg=nw`), so they cannot make a second variant. */
+function withoutNeutral<T extends Partial<Record<ParamName, unknown>>>(values: T): T {
+  const kept = Object.entries(values).filter(([name, value]) => value !== undefined && value !== PARAMS[name as ParamName].neutral);
+  return Object.fromEntries(kept) as T;
 }
 
 /** Same table, keys in a fixed order, so equal tables serialize equally. */
@@ -95,65 +98,32 @@ function sortedTable(table: QualityTable): QualityTable {
  * times more CPU), and every encoder uses its economy setting. Explicit formats are kept.
  */
 export function economizeSpec(spec: CanonicalSpec): CanonicalSpec {
-  return { ...spec, format: spec.format === 'auto-avif' ? 'auto-webp' : spec.format, economy: true };
+  return { ...spec, fm: spec.fm === 'auto-avif' ? 'auto-webp' : spec.fm, eco: true };
 }
 
-/**
- * Multiplies the box by DPR, then shrinks both sides by one factor if either passes the cap,
- * so capping never changes the requested aspect ratio.
- */
-function scaleBox(width: number | undefined, height: number | undefined, dpr: number, max: number) {
-  const w = width === undefined ? undefined : width * dpr;
-  const h = height === undefined ? undefined : height * dpr;
-  const factor = Math.min(1, max / (w ?? 1), max / (h ?? 1));
-  const side = (v: number | undefined) => (v === undefined ? undefined : Math.max(1, Math.round(v * factor)));
-  const sw = side(w);
-  const sh = side(h);
-  return { ...(sw !== undefined && { width: sw }), ...(sh !== undefined && { height: sh }) };
+/** Shrinks both sides by one factor if either passes the cap, so capping keeps the aspect ratio. */
+function capBox(width: number | undefined, height: number | undefined, max: number): { w?: number; h?: number } {
+  const factor = Math.min(1, max / (width ?? 1), max / (height ?? 1));
+  const side = (v: number) => Math.max(1, Math.round(v * factor));
+  return { ...(width !== undefined && { w: side(width) }), ...(height !== undefined && { h: side(height) }) };
 }
 
-/** Fixed field order and number formatting; absent optional fields are omitted. */
+/** Fields that are not query parameters, written after them in this order. */
+const EXTRA_FIELDS = ['qt', 'sd', 'eco'] as const;
+
+/** Table order, then the extra fields; absent fields are omitted. */
 export function serializeCanonical(spec: CanonicalSpec): string {
-  const fields: [string, string | number | undefined][] = [
-    ['w', spec.width],
-    ['h', spec.height],
-    ['fit', spec.fit],
-    ['pos', spec.position],
-    ['enlarge', spec.enlarge ? 1 : 0],
-    ['scale', spec.scalePercent],
-    ['crop', spec.crop && `${spec.crop.x},${spec.crop.y},${spec.crop.width},${spec.crop.height}`],
-    ['cropg', spec.crop?.gravity],
-    ['icrop', spec.indexCrop && `${spec.indexCrop.axis},${spec.indexCrop.size},${spec.indexCrop.index}`],
-    ['rot', spec.rotate],
-    ['flip', spec.flip],
-    ['round', spec.cornerRadius],
-    ['circle', spec.circleRadius],
-    ['blur', spec.blur],
-    ['sharpen', spec.sharpen],
-    ['bri', spec.brightness],
-    ['con', spec.contrast],
-    ['wm', spec.watermark && serializeWatermark(spec.watermark)],
-    ['bg', spec.background],
-    ['anim', spec.animated ? 1 : 0],
-    ['fm', spec.format],
-    ['q', spec.quality],
-    ['qt', spec.qualities && Object.entries(spec.qualities).map(([format, q]) => `${format}:${q}`).join(',')],
-    ['sd', spec.saveData && 1],
-    ['eco', spec.economy && 1],
-  ];
-  return fields
-    .filter((f): f is [string, string | number] => f[1] !== undefined)
-    .map(([name, value]) => `${name}=${value}`)
-    .join('&');
+  const fields: string[] = [];
+  const values: Partial<Record<string, unknown>> = spec;
+  for (const name of [...PARAM_NAMES, ...EXTRA_FIELDS]) {
+    const value = values[name];
+    if (value !== undefined) fields.push(`${name}=${writeField(name, value)}`);
+  }
+  return fields.join('&');
 }
 
-/** Every field in a fixed order; text is percent-encoded so it cannot be mistaken for a separator. */
-function serializeWatermark(mark: Watermark): string {
-  const offset = mark.offset ? `${mark.offset.x}x${mark.offset.y}` : '';
-  const common = [mark.gravity, mark.margin, offset, mark.opacity, mark.tile ? 1 : 0];
-  const fields =
-    mark.kind === 'image'
-      ? ['image', encodeURIComponent(mark.key), mark.width, ...common]
-      : ['text', encodeURIComponent(mark.text), encodeURIComponent(mark.font), mark.size, mark.sizePx ?? '', mark.color, mark.shadow ? 1 : 0, mark.rotate, ...common];
-  return fields.join(':');
+function writeField(name: string, value: unknown): string {
+  if (name === 'wm') return serializeWatermark(value as Watermark);
+  if (name === 'qt') return Object.entries(value as QualityTable).map(([format, q]) => `${format}:${q}`).join(',');
+  return spell(value as Parameters<typeof spell>[0]);
 }

@@ -1,13 +1,14 @@
 /**
  * What `?info=1` answers: the source's facts (size, format, bytes, orientation, alpha, frames)
  * plus what a feed paints before the image arrives: the average colour and a BlurHash. Reads the
- * header like the pipeline does (same sniffing and pixel limits), then one 32-pixel thumbnail.
+ * header with the pipeline's own probe (same sniffing and pixel limits), then one 32-pixel thumbnail.
  */
 import sharp from 'sharp';
 import { encodeBlurhash } from './blurhash.js';
 import { UnprocessableImageError } from './errors.js';
 import type { TransformLimits } from './limits.js';
-import { sniffFormat, type InputFormat } from './sniff-format.js';
+import { probeSource } from './probe.js';
+import type { InputFormat } from './sniff-format.js';
 
 export interface ImageInfo {
   /** Upright size (EXIF orientation applied), of one frame. */
@@ -29,14 +30,7 @@ export interface ImageInfo {
 const THUMB = 32;
 
 export async function describeImage(input: Buffer, limits: TransformLimits): Promise<ImageInfo> {
-  const format = sniffFormat(input, limits);
-  const metadata = await sharp(input, { limitInputPixels: false }).metadata().catch((error: unknown) => {
-    throw new UnprocessableImageError('UNREADABLE_IMAGE', 'source image header cannot be read', error);
-  });
-  const { width, height } = metadata.autoOrient;
-  if (width * height > limits.maxInputPixels) {
-    throw new UnprocessableImageError('IMAGE_TOO_LARGE', `source is ${width}x${height}, above the ${limits.maxInputPixels}-pixel limit`);
-  }
+  const source = await probeSource(input, limits);
   const thumb = await sharp(input, { autoOrient: true, limitInputPixels: limits.maxInputPixels, failOn: 'error' })
     .timeout({ seconds: limits.timeoutSeconds })
     .resize(THUMB, THUMB, { fit: 'inside' })
@@ -48,14 +42,14 @@ export async function describeImage(input: Buffer, limits: TransformLimits): Pro
       throw new UnprocessableImageError('UNREADABLE_IMAGE', 'source image cannot be decoded', error);
     });
   const { data, info } = thumb;
-  const frames = metadata.pages ?? 1;
+  const { width, height, format, orientation, hasAlpha, pages: frames } = source;
   return {
     width,
     height,
     format,
     bytes: input.byteLength,
-    orientation: metadata.orientation ?? 1,
-    hasAlpha: metadata.hasAlpha,
+    orientation,
+    hasAlpha,
     animated: frames > 1 && (format === 'gif' || format === 'webp'),
     frames,
     averageColor: averageColor(data, info.channels),

@@ -6,10 +6,13 @@
  * against the stated alternative, at the same quality setting.
  */
 import type { AvifOptions, GifOptions, JpegOptions, PngOptions, WebpOptions } from 'sharp';
-import type { OutputFormat, QualityTable } from './spec.js';
+import type { OutputFormat } from './params.js';
 
 /** What `fm=auto` reduces the client's `Accept` header to before anything else sees it. */
 export type FormatToken = 'avif' | 'webp' | 'legacy';
+
+/** Qualities per lossy format, from a preset; a request's own `q` wins over them. */
+export type QualityTable = Readonly<Partial<Record<'jpeg' | 'webp' | 'avif', number>>>;
 
 export const MIME_TYPES: Readonly<Record<OutputFormat, string>> = {
   jpeg: 'image/jpeg',
@@ -36,18 +39,20 @@ export function saveDataQuality(quality: number): number {
 }
 
 /**
- * The quality a lossy format is encoded at: the request's `q`, else the preset's table, else the
- * default; lowered for Save-Data. Undefined for formats without a quality knob.
+ * The one rule for the quality a lossy format is encoded at: the request's `q`, else the preset's
+ * table (`qt`), else the default; lowered for Save-Data (`sd`). Undefined for formats without a
+ * quality knob. The canonical spec applies it to explicit formats, the plan to negotiated ones
+ * once the source has decided the concrete format.
  */
-export function effectiveQuality(
+export function qualityFor(
   format: OutputFormat,
-  spec: { readonly quality?: number | undefined; readonly qualities?: QualityTable | undefined; readonly saveData?: boolean | undefined },
+  inputs: { readonly q?: number | undefined; readonly qt?: QualityTable | undefined; readonly sd?: boolean | undefined },
 ): number | undefined {
   const base = DEFAULT_QUALITY[format];
   if (base === undefined) return undefined;
-  const table = format === 'jpeg' || format === 'webp' || format === 'avif' ? spec.qualities?.[format] : undefined;
-  const quality = spec.quality ?? table ?? base;
-  return spec.saveData ? saveDataQuality(quality) : quality;
+  const table = format === 'jpeg' || format === 'webp' || format === 'avif' ? inputs.qt?.[format] : undefined;
+  const quality = inputs.q ?? table ?? base;
+  return inputs.sd ? saveDataQuality(quality) : quality;
 }
 
 export type EncoderOptions =

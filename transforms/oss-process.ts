@@ -14,7 +14,7 @@
  * `orderProblems` below.
  */
 import { InvalidRequestError, type Problem } from './errors.js';
-import type { Gravity } from './spec.js';
+import type { Gravity } from './params.js';
 import { DEFAULT_WATERMARK_FONT, type ImageWatermark, type TextWatermark, type Watermark } from './watermark.js';
 
 export type OssRequest =

@@ -3,36 +3,21 @@
  * spec: the concrete output format, whether animation survives, the crop, the resize box and the
  * colours. Pure and synchronous, so the interesting rules are tested with plain objects.
  */
-import { effectiveQuality } from './formats.js';
+import { qualityFor } from './formats.js';
 import { InvalidRequestError, UnprocessableImageError } from './errors.js';
 import type { CanonicalSpec } from './canonical.js';
+import { anchor, mirrorRegion, rotateRegion, type Region, type Size } from './geometry.js';
 import type { TransformLimits } from './limits.js';
+import type { CropBox, Fit, Gravity, IndexCrop, OutputFormat, Position, Rotation } from './params.js';
+import type { SourceInfo } from './probe.js';
 import type { InputFormat } from './sniff-format.js';
-import type { Fit, IndexCrop, OutputFormat, Position, Rotation } from './spec.js';
-import { anchor, type Watermark } from './watermark.js';
-
-/** What the pipeline learns from the source's header before decoding it. */
-export interface SourceInfo {
-  readonly format: InputFormat;
-  /** Upright size (EXIF orientation applied) of the first frame. */
-  readonly width: number;
-  readonly height: number;
-  readonly hasAlpha: boolean;
-  readonly pages: number;
-}
+import type { Watermark } from './watermark.js';
 
 export interface Rgba {
   readonly r: number;
   readonly g: number;
   readonly b: number;
   readonly alpha: number;
-}
-
-export interface Region {
-  readonly left: number;
-  readonly top: number;
-  readonly width: number;
-  readonly height: number;
 }
 
 export interface TransformPlan {
@@ -78,11 +63,6 @@ export interface TransformPlan {
   readonly output: { readonly format: OutputFormat; readonly quality?: number; readonly economy: boolean };
 }
 
-interface Size {
-  readonly width: number;
-  readonly height: number;
-}
-
 const WHITE: Rgba = { r: 255, g: 255, b: 255, alpha: 1 };
 const TRANSPARENT: Rgba = { r: 0, g: 0, b: 0, alpha: 0 };
 /** libvips' nominal SVG density; a vector source's intrinsic size is measured at it. */
@@ -95,38 +75,38 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
   // libvips cannot rotate a multi-frame image by a quarter turn, and the finishing pass works on
   // one frame: those requests get frame one.
   const wantsAnimation =
-    spec.animated && source.pages > 1 && ANIMATABLE_INPUTS.has(source.format) && spec.rotate % 180 === 0 && !finish;
+    spec.anim && source.pages > 1 && ANIMATABLE_INPUTS.has(source.format) && spec.rot % 180 === 0 && !finish;
   const format = resolveFormat(spec, source, wantsAnimation);
   const animated = wantsAnimation && ANIMATABLE_OUTPUTS.has(format);
   if (animated) assertAnimationWithinLimits(source, limits);
 
-  const quarterTurn = spec.rotate % 180 !== 0;
+  const quarterTurn = spec.rot % 180 !== 0;
   const mirrorLeftRight = quarterTurn ? spec.flip === 'v' || spec.flip === 'hv' : spec.flip === 'h' || spec.flip === 'hv';
   const mirrorTopBottom = quarterTurn ? spec.flip === 'h' || spec.flip === 'hv' : spec.flip === 'v' || spec.flip === 'hv';
-  const region = spec.crop ? clampCrop(spec.crop, source) : spec.indexCrop && indexRegion(spec.indexCrop, source);
+  const region = spec.crop ? clampCrop(spec.crop, spec.cropg, source) : spec.icrop && indexRegion(spec.icrop, source);
   // Without a rotation sharp crops the upright image and mirrors afterwards, as the spec reads.
   const crop =
-    region && spec.rotate !== 0
-      ? rotateRegion(mirrorRegion(region, source, mirrorLeftRight, mirrorTopBottom), source, spec.rotate)
+    region && spec.rot !== 0
+      ? rotateRegion(mirrorRegion(region, source, mirrorLeftRight, mirrorTopBottom), source, spec.rot)
       : region;
   const base = region ?? source;
   // The size the image has when it reaches resize: cropped, then rotated.
   const before = quarterTurn ? { width: base.height, height: base.width } : { width: base.width, height: base.height };
 
-  const padding = spec.background !== undefined ? parseHexColour(spec.background) : source.hasAlpha ? TRANSPARENT : WHITE;
+  const padding = spec.bg !== undefined ? parseHexColour(spec.bg) : source.hasAlpha ? TRANSPARENT : WHITE;
   const resize = planResize(spec, before, limits, padding);
   const gainsAlpha = (resize?.fit === 'contain' && padding.alpha < 1) || finish?.mask !== undefined;
   const flatten =
     format === 'jpeg' && (source.hasAlpha || gainsAlpha)
-      ? spec.background !== undefined ? { ...parseHexColour(spec.background), alpha: 1 } : WHITE
+      ? spec.bg !== undefined ? { ...parseHexColour(spec.bg), alpha: 1 } : WHITE
       : undefined;
-  const quality = effectiveQuality(format, spec);
+  const quality = qualityFor(format, spec);
 
   return {
     animated,
     ...(source.format === 'svg' && { density: svgDensity(spec, before, limits) }),
     ...(crop && { crop }),
-    rotate: spec.rotate,
+    rotate: spec.rot,
     mirrorLeftRight,
     mirrorTopBottom,
     ...(resize && { resize }),
@@ -137,14 +117,14 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
     output: {
       format,
       ...(quality !== undefined && { quality }),
-      economy: spec.economy === true,
+      economy: spec.eco === true,
     },
   };
 }
 
 /** Negotiated tokens become a concrete format once the source's alpha and animation are known. */
 function resolveFormat(spec: CanonicalSpec, source: SourceInfo, wantsAnimation: boolean): OutputFormat {
-  switch (spec.format) {
+  switch (spec.fm) {
     case 'auto-avif':
       // AVIF output cannot animate here; WebP can, and every AVIF-capable browser takes WebP.
       return wantsAnimation ? 'webp' : 'avif';
@@ -152,11 +132,11 @@ function resolveFormat(spec: CanonicalSpec, source: SourceInfo, wantsAnimation: 
       return 'webp';
     case 'auto-legacy':
       if (wantsAnimation) return 'gif';
-      return source.hasAlpha || hasMask(spec) || (spec.background !== undefined && parseHexColour(spec.background).alpha < 1)
+      return source.hasAlpha || hasMask(spec) || (spec.bg !== undefined && parseHexColour(spec.bg).alpha < 1)
         ? 'png'
         : 'jpeg';
     default:
-      return spec.format;
+      return spec.fm;
   }
 }
 
@@ -169,39 +149,13 @@ function assertAnimationWithinLimits(source: SourceInfo, limits: TransformLimits
   }
 }
 
-/** Where a region of a `size` image lands after mirroring that image. */
-export function mirrorRegion(region: Region, size: Size, leftRight: boolean, topBottom: boolean): Region {
-  return {
-    ...region,
-    left: leftRight ? size.width - region.left - region.width : region.left,
-    top: topBottom ? size.height - region.top - region.height : region.top,
-  };
-}
-
-/** Where a region of a `size` image lands after rotating that image clockwise. */
-export function rotateRegion(region: Region, size: Size, rotate: Rotation): Region {
-  const { left, top, width, height } = region;
-  switch (rotate) {
-    case 0:
-      return region;
-    case 90:
-      return { left: size.height - top - height, top: left, width: height, height: width };
-    case 180:
-      return { left: size.width - left - width, top: size.height - top - height, width, height };
-    case 270:
-      return { left: top, top: size.width - left - width, width: height, height: width };
-  }
-}
-
-function clampCrop(crop: NonNullable<CanonicalSpec['crop']>, source: SourceInfo): Region {
-  // With a gravity the offsets are measured inward from that anchor (OSS crop semantics).
-  const anchored = crop.gravity ? anchor(crop.gravity, source.width, source.height, crop.width, crop.height, { x: 0, y: 0 }) : { left: 0, top: 0 };
-  const inward = (g: string | undefined, along: 'x' | 'y') =>
-    along === 'x' ? (g?.endsWith('e') ? -crop.x : crop.x) : g?.startsWith('s') ? -crop.y : crop.y;
-  const left = Math.max(0, anchored.left + inward(crop.gravity, 'x'));
-  const top = Math.max(0, anchored.top + inward(crop.gravity, 'y'));
-  const width = Math.min(crop.width, source.width - left);
-  const height = Math.min(crop.height, source.height - top);
+function clampCrop([x, y, w, h]: CropBox, gravity: Gravity = 'nw', source: SourceInfo): Region {
+  // The offsets are measured inward from the anchor (OSS crop semantics).
+  const anchored = anchor(gravity, source, { width: w, height: h }, { x: 0, y: 0 });
+  const left = Math.max(0, anchored.left + (gravity.endsWith('e') ? -x : x));
+  const top = Math.max(0, anchored.top + (gravity.startsWith('s') ? -y : y));
+  const width = Math.min(w, source.width - left);
+  const height = Math.min(h, source.height - top);
   if (left >= source.width || top >= source.height || width < 1 || height < 1) {
     throw new InvalidRequestError([{ param: 'crop', message: `region lies outside the ${source.width}x${source.height} image` }]);
   }
@@ -209,30 +163,30 @@ function clampCrop(crop: NonNullable<CanonicalSpec['crop']>, source: SourceInfo)
 }
 
 /** Slice `index` of `size` pixels along an axis; an index past the end keeps the whole image (as OSS does). */
-function indexRegion(cut: IndexCrop, source: SourceInfo): Region | undefined {
-  const length = cut.axis === 'x' ? source.width : source.height;
-  const start = cut.index * cut.size;
+function indexRegion([axis, size, index]: IndexCrop, source: SourceInfo): Region | undefined {
+  const length = axis === 'x' ? source.width : source.height;
+  const start = index * size;
   if (start >= length) return undefined;
-  const extent = Math.min(cut.size, length - start);
-  return cut.axis === 'x'
+  const extent = Math.min(size, length - start);
+  return axis === 'x'
     ? { left: start, top: 0, width: extent, height: source.height }
     : { left: 0, top: start, width: source.width, height: extent };
 }
 
 function hasMask(spec: CanonicalSpec): boolean {
-  return spec.circleRadius !== undefined || spec.cornerRadius !== undefined;
+  return spec.circle !== undefined || spec.round !== undefined;
 }
 
 function planFinish(spec: CanonicalSpec): TransformPlan['finish'] {
   const mask =
-    spec.circleRadius !== undefined
-      ? { shape: 'circle' as const, radius: spec.circleRadius }
-      : spec.cornerRadius !== undefined
-        ? { shape: 'round' as const, radius: spec.cornerRadius }
+    spec.circle !== undefined
+      ? { shape: 'circle' as const, radius: spec.circle }
+      : spec.round !== undefined
+        ? { shape: 'round' as const, radius: spec.round }
         : undefined;
-  const levels = planLevels(spec.brightness ?? 0, spec.contrast ?? 0);
-  if (!mask && !levels && !spec.watermark) return undefined;
-  return { ...(mask && { mask }), ...(levels && { levels }), ...(spec.watermark && { watermark: spec.watermark }) };
+  const levels = planLevels(spec.bri ?? 0, spec.con ?? 0);
+  if (!mask && !levels && !spec.wm) return undefined;
+  return { ...(mask && { mask }), ...(levels && { levels }), ...(spec.wm && { watermark: spec.wm }) };
 }
 
 /**
@@ -252,16 +206,17 @@ function planResize(
   background: Rgba,
 ): TransformPlan['resize'] {
   const max = limits.maxOutputDimension;
-  if (spec.scalePercent !== undefined) {
-    const side = (v: number) => Math.min(max, Math.max(1, Math.round((v * spec.scalePercent!) / 100)));
+  const percent = spec.scale;
+  if (percent !== undefined) {
+    const side = (v: number) => Math.min(max, Math.max(1, Math.round((v * percent) / 100)));
     return { width: side(before.width), height: side(before.height), fit: 'fill', position: 'center', withoutEnlargement: !spec.enlarge, background };
   }
-  if (spec.width !== undefined || spec.height !== undefined) {
+  if (spec.w !== undefined || spec.h !== undefined) {
     return {
-      ...(spec.width !== undefined && { width: spec.width }),
-      ...(spec.height !== undefined && { height: spec.height }),
+      ...(spec.w !== undefined && { width: spec.w }),
+      ...(spec.h !== undefined && { height: spec.h }),
       fit: spec.fit,
-      position: spec.position ?? 'center',
+      position: spec.pos ?? 'center',
       withoutEnlargement: !spec.enlarge,
       background,
     };
@@ -277,7 +232,7 @@ function planResize(
 function svgDensity(spec: CanonicalSpec, before: Size, limits: TransformLimits): number {
   // Crop coordinates are measured at the base density, so a cropped vector keeps it.
   if (!spec.enlarge || spec.crop) return SVG_BASE_DENSITY;
-  const scale = Math.max((spec.width ?? 0) / before.width, (spec.height ?? 0) / before.height, 1);
+  const scale = Math.max((spec.w ?? 0) / before.width, (spec.h ?? 0) / before.height, 1);
   const maxScale = Math.sqrt(limits.maxInputPixels / (before.width * before.height));
   return Math.round(SVG_BASE_DENSITY * Math.max(1, Math.min(scale, maxScale)));
 }

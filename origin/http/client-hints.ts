@@ -1,10 +1,11 @@
 /**
  * Resolves `w=auto` and `dpr=auto` from client hints (`Sec-CH-Width`, `Sec-CH-Viewport-Width`,
  * `Sec-CH-DPR`, their legacy names, and `Save-Data`), snapped up to a few configured steps so the
- * CDN stores a handful of variants rather than one per device. Returns the resolved spec and the
- * request headers the result depends on, which the response must name in `Vary`.
+ * CDN stores a handful of variants rather than one per device. Returns the DPR to apply and the
+ * width in device pixels (the canonical spec applies them, once), with the request headers the
+ * result depends on, which the response must name in `Vary`.
  */
-import type { RequestedSpec, TransformSpec } from '../../transforms/spec.js';
+import type { RequestedSpec } from '../../transforms/params.js';
 
 export interface HintSteps {
   /** Ascending DPR steps, e.g. 1, 1.5, 2, 3. */
@@ -15,8 +16,12 @@ export interface HintSteps {
 
 export type HeaderReader = (name: string) => string | undefined;
 
-export interface ResolvedHints {
-  readonly spec: TransformSpec;
+export interface Hints {
+  /** The DPR to apply: the request's own, or the snapped hint for `dpr=auto`. */
+  readonly dpr: number;
+  /** `w=auto` resolved, in device pixels (so it must not be multiplied by `dpr` again). */
+  readonly deviceWidth?: number;
+  readonly saveData?: true;
   /** Request headers the result depends on, for `Vary`; empty when no hint was asked for. */
   readonly vary: readonly string[];
 }
@@ -38,18 +43,9 @@ function positive(value: string | undefined): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
-/**
- * With hints in play the spec comes back in device pixels with `dpr` 1, because a `Width` hint is
- * already in device pixels and must not be multiplied again.
- */
-export function resolveClientHints(
-  requested: RequestedSpec,
-  header: HeaderReader,
-  steps: HintSteps,
-  fallbackWidth = AUTO_WIDTH_FALLBACK,
-): ResolvedHints {
-  const { width, dpr, ...rest } = requested;
-  if (width !== 'auto' && dpr !== 'auto') return { spec: { ...rest, ...(width !== undefined && { width }), dpr }, vary: [] };
+export function resolveHints(requested: RequestedSpec, header: HeaderReader, steps: HintSteps, fallbackWidth = AUTO_WIDTH_FALLBACK): Hints {
+  const { w, dpr = 1 } = requested;
+  if (w !== 'auto' && dpr !== 'auto') return { dpr, vary: [] };
 
   const vary: string[] = [];
   let ratio = dpr === 'auto' ? 1 : dpr;
@@ -58,24 +54,13 @@ export function resolveClientHints(
     vary.push(...DPR_HINTS);
   }
   let deviceWidth: number | undefined;
-  if (width === 'auto') {
+  if (w === 'auto') {
     const hinted = positive(header('sec-ch-width') ?? header('width'));
     const viewport = positive(header('sec-ch-viewport-width') ?? header('viewport-width'));
     deviceWidth = snapUp(hinted ?? (viewport ?? fallbackWidth) * ratio, steps.widths);
     vary.push(...WIDTH_HINTS);
-  } else if (width !== undefined) {
-    deviceWidth = width * ratio;
   }
   const saveData = header('save-data')?.trim().toLowerCase() === 'on';
   vary.push('Save-Data');
-  return {
-    spec: {
-      ...rest,
-      ...(deviceWidth !== undefined && { width: Math.round(deviceWidth) }),
-      ...(rest.height !== undefined && { height: Math.round(rest.height * ratio) }),
-      dpr: 1,
-      ...(saveData && { saveData: true }),
-    },
-    vary,
-  };
+  return { dpr: ratio, ...(deviceWidth !== undefined && { deviceWidth }), ...(saveData && { saveData: true }), vary };
 }

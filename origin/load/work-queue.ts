@@ -8,7 +8,7 @@
  * so a request that would be refused is refused before it touches the source, and requests busy
  * fetching already count as queued. A waiter whose signal aborts leaves before its task starts.
  */
-import { OverloadedError } from '../../transforms/errors.js';
+import { OverloadedError } from '../errors.js';
 
 export interface WorkQueueOptions {
   readonly concurrency: number;

@@ -7,7 +7,7 @@
 import { constants } from 'node:fs';
 import { open, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { NotFoundError, SourceTooLargeError } from '../../transforms/errors.js';
+import { NotFoundError, SourceTooLargeError } from '../errors.js';
 import type { ImageSource, SourceKey, SourceObject, SourceStat } from './source.js';
 
 export function createFsSource(root: string, maxBytes: number): ImageSource {
@@ -21,7 +21,7 @@ export function createFsSource(root: string, maxBytes: number): ImageSource {
     });
     const candidate = path.join(rootPath, ...key.split('/'));
     const real = await realpath(candidate).catch((error: unknown) => {
-      throw new NotFoundError(undefined, undefined, error);
+      throw new NotFoundError(undefined, error);
     });
     if (!real.startsWith(rootPath + path.sep)) throw new NotFoundError('source image not found (outside the folder)');
     return real;
@@ -29,7 +29,7 @@ export function createFsSource(root: string, maxBytes: number): ImageSource {
 
   async function openFile(key: SourceKey) {
     const file = await open(await resolve(key), constants.O_RDONLY | constants.O_NOFOLLOW).catch((error: unknown) => {
-      throw new NotFoundError(undefined, undefined, error);
+      throw new NotFoundError(undefined, error);
     });
     const stats = await file.stat();
     if (!stats.isFile()) {

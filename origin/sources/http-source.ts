@@ -9,7 +9,7 @@
 import { isIP } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
 import { ConfigError, type FetchConfig, type SourceConfig } from '../config.js';
-import { NotFoundError, SourceUnavailableError } from '../../transforms/errors.js';
+import { NotFoundError, SourceUnavailableError } from '../errors.js';
 import type { ImageSource, SourceKey, SourceObject, SourceStat } from './source.js';
 import { guardedLookup, isPublicAddress } from './address-guard.js';
 import { readBodyWithLimit, parseContentLength, type HeaderValue } from './read-body.js';
@@ -27,7 +27,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 export function keyUrl(base: URL, key: string): URL {
   const url = new URL(base.href + key.split('/').map(encodeURIComponent).join('/'));
   if (!url.href.startsWith(base.href) || url.search !== '' || url.hash !== '') {
-    throw new NotFoundError('key does not map to a path under the base URL', 'NOT_FOUND');
+    throw new NotFoundError('key does not map to a path under the base URL');
   }
   return url;
 }

@@ -6,7 +6,7 @@
  * also tells the HTTP client to drop the connection instead of draining the rest.
  */
 import type { Readable } from 'node:stream';
-import { SourceTooLargeError } from '../../transforms/errors.js';
+import { SourceTooLargeError } from '../errors.js';
 
 /** A header value as HTTP clients hand it over: absent, single or repeated. */
 export type HeaderValue = string | readonly string[] | undefined;

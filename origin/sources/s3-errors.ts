@@ -7,7 +7,7 @@
  * storage faults become a plain 502. Messages name the bucket, never credentials.
  */
 import type { Readable } from 'node:stream';
-import { NotFoundError, SourceUnavailableError } from '../../transforms/errors.js';
+import { NotFoundError, SourceUnavailableError } from '../errors.js';
 
 /** S3 error documents are a few hundred bytes; a bound keeps a hostile endpoint from feeding us more. */
 const ERROR_BODY_LIMIT = 8 * 1024;

@@ -7,7 +7,8 @@
  * an abort, and errors that look like programming mistakes are rethrown untouched so they surface
  * as 500s instead of hiding behind a 502. The original error is always kept as `cause`.
  */
-import { OriginError, SourceTimeoutError, SourceUnavailableError } from '../../transforms/errors.js';
+import { OriginError } from '../../transforms/errors.js';
+import { SourceTimeoutError, SourceUnavailableError } from '../errors.js';
 import { ADDRESS_REFUSED_CODE } from './address-guard.js';
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);

@@ -3,7 +3,7 @@
  * cacheable for a short while (a CDN then absorbs floods of bad URLs); server and storage errors
  * are `no-store`, so a passing outage is never kept.
  */
-import { InternalError, OriginError, OverloadedError } from '../transforms/errors.js';
+import { InternalError, OriginError } from '../../transforms/errors.js';
 
 export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly problems?: readonly { param: string; message: string }[] };
@@ -40,7 +40,7 @@ export function toErrorResponse(thrown: unknown, errorCacheControl: string): Err
     headers: {
       'cache-control': isClientError ? errorCacheControl : 'no-store',
       'x-content-type-options': 'nosniff',
-      ...(error instanceof OverloadedError && { 'retry-after': String(error.retryAfterSeconds) }),
+      ...(error.retryAfterSeconds !== undefined && { 'retry-after': String(error.retryAfterSeconds) }),
     },
     body: {
       error: {

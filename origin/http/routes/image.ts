@@ -1,0 +1,44 @@
+/**
+ * The image route: every other GET/HEAD path is an image key. A thin adapter from fastify to the
+ * request flow (`flow/serve-image.ts`), plus the request's abort signal.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { OverloadedError } from '../../errors.js';
+import { serveImage, type FlowDeps } from '../../flow/serve-image.js';
+
+export function installImageRoute(app: FastifyInstance, deps: FlowDeps, requestDeadlineMs: number): void {
+  app.get('/*', async function serveImageRoute(request, reply) {
+    const [path = '', rawQuery = ''] = splitUrl(request.url);
+    const response = await serveImage(deps, {
+      path,
+      rawQuery,
+      header: (name) => firstValue(request.headers[name]),
+      signal: requestSignal(reply, requestDeadlineMs),
+    });
+    request.variantLog = response.log;
+    return reply.code(response.status).headers(response.headers).send(response.body);
+  });
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function splitUrl(url: string): [string, string] {
+  const at = url.indexOf('?');
+  return at === -1 ? [url, ''] : [url.slice(0, at), url.slice(at + 1)];
+}
+
+/**
+ * Aborts the request's work when the client hangs up before the response is written, or when the
+ * deadline passes (then with an OverloadedError, which the client gets as a 503).
+ */
+function requestSignal(reply: FastifyReply, deadlineMs: number): AbortSignal {
+  const controller = new AbortController();
+  const deadline = setTimeout(() => controller.abort(new OverloadedError('request deadline exceeded')), deadlineMs);
+  reply.raw.once('close', () => {
+    clearTimeout(deadline);
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}

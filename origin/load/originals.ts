@@ -1,0 +1,90 @@
+/**
+ * Getting originals: the originals tier in front of the source, with coalescing and a bounded
+ * queue, for both whole objects and the metadata a conditional request needs. One fetch serves
+ * every variant of a hot original; concurrent stats of one key share one HEAD.
+ */
+import { performance } from 'node:perf_hooks';
+import type { CacheConfig } from '../config.js';
+import { createMemoryTier } from '../cache/memory-tier.js';
+import { NotFoundError, SourceTimeoutError, SourceTooLargeError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { ImageSource, SourceKey, SourceObject, SourceStat } from '../sources/source.js';
+import { createSharedWork } from './shared-work.js';
+import type { WorkQueue } from './work-queue.js';
+
+/** A source object with how long it took to get (0 from the originals tier). */
+export interface Fetched {
+  readonly object: SourceObject;
+  readonly ms: number;
+}
+
+export interface Originals {
+  fetch(key: SourceKey, signal: AbortSignal): Promise<Fetched>;
+  /** The version a conditional request is compared with: from the tier, or a source stat. */
+  stat(key: SourceKey, signal: AbortSignal): Promise<SourceStat>;
+}
+
+export interface OriginalsDeps {
+  readonly source: ImageSource;
+  readonly cache: CacheConfig;
+  /** Bounds fetches and stats together: both hold a storage connection. */
+  readonly queue: WorkQueue;
+  readonly metrics: Metrics;
+}
+
+export function createOriginals({ source, cache, queue, metrics }: OriginalsDeps): Originals {
+  const tier = createMemoryTier<SourceObject>(
+    { maxBytes: cache.originalsBytes, maxEntryShare: cache.maxEntryShare, ttlSeconds: cache.ttlSeconds },
+    (o) => o.bytes.byteLength,
+  );
+  const fetches = createSharedWork<Fetched>(() => metrics.coalesced.inc({ stage: 'source' }));
+  const stats = createSharedWork<SourceStat>(() => metrics.coalesced.inc({ stage: 'stat' }));
+
+  function kept(key: SourceKey): SourceObject | undefined {
+    const object = tier.get(key);
+    metrics.cacheRequests.inc({ tier: 'original', result: object ? 'hit' : 'miss' });
+    return object;
+  }
+
+  /** Runs one storage operation in the queue, counting its result and duration. */
+  function metered<T>(run: () => Promise<T>, signal: AbortSignal, counter: Metrics['sourceFetches'], duration: Metrics['sourceFetchDuration']) {
+    return queue.run(async () => {
+      const started = performance.now();
+      try {
+        const result = await run();
+        counter.inc({ result: 'ok' });
+        return result;
+      } catch (error) {
+        counter.inc({ result: signal.aborted ? 'aborted' : resultLabel(error) });
+        throw error;
+      } finally {
+        duration.observe((performance.now() - started) / 1000);
+      }
+    }, signal);
+  }
+
+  return {
+    async fetch(key, signal) {
+      const object = kept(key);
+      if (object) return { object, ms: 0 };
+      return fetches.run(key, signal, async (work) => {
+        const started = performance.now();
+        const fetched = await metered(() => source.fetch(key, work), work, metrics.sourceFetches, metrics.sourceFetchDuration);
+        tier.set(key, fetched);
+        return { object: fetched, ms: Math.round((performance.now() - started) * 10) / 10 };
+      });
+    },
+    async stat(key, signal) {
+      const object = kept(key);
+      if (object) return { version: object.version, ...(object.lastModified && { lastModified: object.lastModified }) };
+      return stats.run(key, signal, (work) => metered(() => source.stat(key, work), work, metrics.sourceStats, metrics.sourceStatDuration));
+    },
+  };
+}
+
+function resultLabel(error: unknown): string {
+  if (error instanceof NotFoundError) return 'not_found';
+  if (error instanceof SourceTooLargeError) return 'too_large';
+  if (error instanceof SourceTimeoutError) return 'timeout';
+  return 'error';
+}

@@ -1,0 +1,33 @@
+/**
+ * Makes a job's body from the source's bytes: the sharp pipeline for an image variant, or the JSON
+ * description in the shape the request asked for (native, or Alibaba OSS's `info` / `average-hue`).
+ */
+import { MIME_TYPES } from '../../transforms/formats.js';
+import { describeImage, type ImageInfo } from '../../transforms/describe-image.js';
+import type { TransformLimits } from '../../transforms/limits.js';
+import { toOssAverageHue, toOssInfo } from '../../transforms/oss-info.js';
+import { runPipeline } from '../../transforms/pipeline.js';
+import type { InfoShape } from '../request/read-request.js';
+import type { Job } from './jobs.js';
+
+export interface Rendered {
+  readonly data: Buffer;
+  readonly contentType: string;
+  /** Metrics label: the output format, or `info`. */
+  readonly label: string;
+}
+
+const INFO_SHAPES: Readonly<Record<InfoShape, (info: ImageInfo) => unknown>> = {
+  native: (info) => info,
+  'oss-info': toOssInfo,
+  'oss-average-hue': toOssAverageHue,
+};
+
+export async function renderJob(job: Job, source: Buffer, logo: Buffer | undefined, limits: TransformLimits): Promise<Rendered> {
+  if (job.kind === 'info') {
+    const body = JSON.stringify(INFO_SHAPES[job.shape](await describeImage(source, limits)));
+    return { data: Buffer.from(body), contentType: 'application/json; charset=utf-8', label: 'info' };
+  }
+  const result = await runPipeline(source, job.spec, limits, logo ? { watermarkLogo: logo } : {});
+  return { data: result.data, contentType: MIME_TYPES[result.format], label: result.format };
+}

@@ -1,0 +1,107 @@
+/**
+ * Making variants under load: the variant tier, coalescing of concurrent productions of one
+ * variant, and the bounded transform queue. A production reserves its queue place before the
+ * source is fetched, so a request that would be shed is refused before it touches storage.
+ */
+import { LRUCache } from 'lru-cache';
+import { performance } from 'node:perf_hooks';
+import type { TransformLimits } from '../../transforms/limits.js';
+import { createMemoryTier } from '../cache/memory-tier.js';
+import type { CacheConfig } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import { etagFor, type VariantKey } from '../variant-key.js';
+import type { Job } from './jobs.js';
+import type { Fetched, Originals } from './originals.js';
+import { renderJob } from './render-job.js';
+import { createSharedWork } from './shared-work.js';
+import type { WorkQueue } from './work-queue.js';
+
+/** A produced variant: what every waiter and every later cache hit answers with. */
+export interface Variant {
+  readonly data: Buffer;
+  readonly contentType: string;
+  readonly etag: string;
+  readonly lastModified?: Date | undefined;
+  /** How long the producing request spent on the source and on the transform, in ms. */
+  readonly sourceMs: number;
+  readonly transformMs: number;
+  readonly bytesIn: number;
+}
+
+export interface Variants {
+  /** A kept variant, or undefined (counted as a hit or miss of the variant tier). */
+  lookup(job: Job): Variant | undefined;
+  /** True while the transform queue is deep enough that new variants should be made the cheap way. */
+  shouldDegrade(): boolean;
+  /** Joins or starts the work for `job`; rejects with OverloadedError (503) when it cannot be taken. */
+  make(job: Job, signal: AbortSignal): Promise<Variant>;
+}
+
+export interface VariantsDeps {
+  readonly originals: Originals;
+  readonly limits: TransformLimits;
+  readonly cache: CacheConfig;
+  readonly queue: WorkQueue;
+  /** Queue depth from which new variants are made the cheap way; 0 never degrades. */
+  readonly degradeQueueDepth: number;
+  readonly metrics: Metrics;
+}
+
+/** How many recent variant keys are remembered to tell new variants from re-made ones. */
+const RECENT_VARIANT_KEYS = 50_000;
+
+export function createVariants({ originals, limits, cache, queue, degradeQueueDepth, metrics }: VariantsDeps): Variants {
+  const tier = createMemoryTier<Variant>(
+    { maxBytes: cache.variantsBytes, maxEntryShare: cache.maxEntryShare, ttlSeconds: cache.ttlSeconds },
+    (v) => v.data.byteLength,
+  );
+  const productions = createSharedWork<Variant>(() => metrics.coalesced.inc({ stage: 'variant' }));
+  const recentKeys = new LRUCache<VariantKey, true>({ max: RECENT_VARIANT_KEYS });
+
+  async function produce(job: Job, signal: AbortSignal): Promise<Variant> {
+    const place = queue.reserve(); // 503 here, before the source is touched
+    let fetched: [Fetched, Fetched | undefined];
+    try {
+      const logoKey = job.kind === 'image' ? job.logoKey : undefined;
+      fetched = await Promise.all([originals.fetch(job.key, signal), logoKey && originals.fetch(logoKey, signal)]);
+    } catch (error) {
+      place.cancel();
+      throw error;
+    }
+    const [{ object, ms: sourceMs }, logo] = fetched;
+    const { rendered, ms: transformMs } = await place.run(async () => {
+      const started = performance.now();
+      const rendered = await renderJob(job, object.bytes, logo?.object.bytes, limits);
+      return { rendered, ms: Math.round((performance.now() - started) * 10) / 10 };
+    }, signal);
+    metrics.transforms.inc({ format: rendered.label });
+    metrics.transformDuration.observe({ format: rendered.label }, transformMs / 1000);
+    if (!recentKeys.has(job.variant)) {
+      recentKeys.set(job.variant, true);
+      metrics.newVariants.inc();
+    }
+    // The logo's version is part of the representation: a new logo is a new ETag.
+    const version = logo ? `${object.version}+${logo.object.version}` : object.version;
+    const made: Variant = {
+      data: rendered.data,
+      contentType: rendered.contentType,
+      etag: etagFor(job.variant, version),
+      lastModified: object.lastModified,
+      sourceMs,
+      transformMs,
+      bytesIn: object.bytes.byteLength,
+    };
+    tier.set(job.variant, made);
+    return made;
+  }
+
+  return {
+    lookup(job) {
+      const kept = tier.get(job.variant);
+      metrics.cacheRequests.inc({ tier: 'variant', result: kept ? 'hit' : 'miss' });
+      return kept;
+    },
+    shouldDegrade: () => degradeQueueDepth > 0 && queue.queued >= degradeQueueDepth,
+    make: (job, signal) => productions.run(job.variant, signal, (work) => produce(job, work)),
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Reads one image request into what the rest of the flow works with: the source key and either
+ * the requested spec (with its preset and watermark) or which description of the source is wanted.
+ * Every way of asking is a dialect that lands here as the same requested spec: native parameters,
+ * `?preset=`, `?info=1`, and Alibaba OSS's `x-oss-process`. Refusals are 400/403/404.
+ */
+import { applyPreset } from '../../presets/apply-preset.js';
+import type { Preset, PresetCatalog } from '../../presets/preset-registry.js';
+import { InvalidRequestError } from '../../transforms/errors.js';
+import type { SpecParser } from '../../transforms/parse-spec.js';
+import type { RequestedSpec } from '../../transforms/params.js';
+import type { Watermark } from '../../transforms/watermark.js';
+import { translateOssProcess, type OssRequest } from '../../transforms/oss-process.js';
+import type { HeaderReader } from '../http/client-hints.js';
+import { verifySignature } from '../signing.js';
+import { parseKey } from '../sources/parse-key.js';
+import type { SourceKey } from '../sources/source.js';
+import { chooseWatermark } from './watermark-choice.js';
+
+export interface RequestDeps {
+  readonly parseSpec: SpecParser;
+  readonly catalog: PresetCatalog;
+  readonly presetsOnly: boolean;
+  /** Signed URLs are required when non-empty. */
+  readonly signingKeys: readonly string[];
+}
+
+export interface RawRequest {
+  /** Request path, still percent-encoded. */
+  readonly path: string;
+  /** Query string without `?`, exactly as sent. */
+  readonly rawQuery: string;
+  readonly header: HeaderReader;
+}
+
+export type InfoShape = 'native' | 'oss-info' | 'oss-average-hue';
+
+export type ImageRequest =
+  | {
+      readonly kind: 'variant';
+      readonly key: SourceKey;
+      readonly spec: RequestedSpec;
+      readonly preset?: Preset | undefined;
+      readonly watermark?: Watermark | undefined;
+    }
+  | { readonly kind: 'info'; readonly key: SourceKey; readonly shape: InfoShape };
+
+const OSS_PARAM = 'x-oss-process';
+
+export function readRequest(deps: RequestDeps, req: RawRequest): ImageRequest {
+  const query = new URLSearchParams(req.rawQuery);
+  const signed = deps.signingKeys.length > 0;
+  if (signed) acceptSignature(deps, req, query); // 403
+  const key = parseKey(req.path); // 400 on traversal, NUL, …
+  const oss = readOss(query);
+  const shape = infoShape(query, oss);
+  if (shape) return { kind: 'info', key, shape };
+
+  const { params, preset } = applyPreset(oss?.kind === 'transform' ? oss.params : query, deps.catalog.presets, deps.presetsOnly);
+  const spec = deps.parseSpec(params); // 400 naming each bad parameter
+  const watermark = chooseWatermark(spec, oss?.kind === 'transform' ? oss.watermark : undefined, deps.catalog, signed);
+  return { kind: 'variant', key, spec, preset, watermark };
+}
+
+/** Checks `sig` (and `exp`) and removes them, so the rest of the flow sees only transform parameters. */
+function acceptSignature(deps: RequestDeps, req: RawRequest, query: URLSearchParams): void {
+  verifySignature(req.path, query, req.rawQuery, deps.signingKeys, Math.floor(Date.now() / 1000));
+  query.delete('sig');
+  query.delete('exp');
+}
+
+/** The OSS dialect stands alone: mixing it with native parameters would make two meanings. */
+function readOss(query: URLSearchParams): OssRequest | undefined {
+  const values = query.getAll(OSS_PARAM);
+  if (values.length === 0) return undefined;
+  const others = [...query.keys()].filter((name) => name !== OSS_PARAM);
+  if (values.length > 1) throw new InvalidRequestError([{ param: OSS_PARAM, message: 'given more than once' }]);
+  if (others.length > 0) {
+    throw new InvalidRequestError(others.map((param) => ({ param, message: `cannot be combined with ${OSS_PARAM}` })));
+  }
+  return translateOssProcess(values[0] ?? '');
+}
+
+function infoShape(query: URLSearchParams, oss: OssRequest | undefined): InfoShape | undefined {
+  if (oss?.kind === 'info') return 'oss-info';
+  if (oss?.kind === 'average-hue') return 'oss-average-hue';
+  if (!query.has('info')) return undefined;
+  const problems = [
+    ...(query.getAll('info').join() === '1' ? [] : [{ param: 'info', message: 'must be 1, once' }]),
+    ...[...new Set(query.keys())].filter((name) => name !== 'info').map((param) => ({ param, message: 'cannot be combined with info' })),
+  ];
+  if (problems.length > 0) throw new InvalidRequestError(problems);
+  return 'native';
+}

@@ -1,0 +1,31 @@
+/**
+ * The watermark a request stamps: one from the OSS dialect, a named one (`wm`), or free text
+ * (`wmt`, styled by the named text watermark or the default). Free text only on signed URLs:
+ * otherwise anyone could make the origin print anything on anyone's images.
+ */
+import type { PresetCatalog } from '../../presets/preset-registry.js';
+import { InvalidRequestError } from '../../transforms/errors.js';
+import type { RequestedSpec } from '../../transforms/params.js';
+import { DEFAULT_TEXT_STYLE, type Watermark } from '../../transforms/watermark.js';
+
+export function chooseWatermark(
+  spec: RequestedSpec,
+  fromOss: Watermark | undefined,
+  catalog: PresetCatalog,
+  signed: boolean,
+): Watermark | undefined {
+  const refuse = (param: string, message: string): never => {
+    throw new InvalidRequestError([{ param, message }]);
+  };
+  if (fromOss) {
+    if (fromOss.kind === 'text' && !signed) refuse('x-oss-process', 'text watermarks are accepted on signed URLs only');
+    return fromOss;
+  }
+  const named = spec.wm === undefined ? undefined : catalog.watermarks.get(spec.wm);
+  if (spec.wm !== undefined && !named) refuse('wm', `no watermark named "${spec.wm}"`);
+  if (spec.wmt === undefined) return named;
+  if (!signed) refuse('wmt', 'free watermark text is accepted on signed URLs only');
+  if (named?.kind === 'image') refuse('wmt', `"${spec.wm}" is an image watermark`);
+  const style = named?.kind === 'text' ? named : DEFAULT_TEXT_STYLE;
+  return { ...style, text: spec.wmt };
+}

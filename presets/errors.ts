@@ -1,0 +1,9 @@
+/** The preset layer's one HTTP-mapped error: a request named a preset the file does not define. */
+import { OriginError } from '../transforms/errors.js';
+
+export class UnknownPresetError extends OriginError {
+  readonly status = 404;
+  constructor(name: string) {
+    super('UNKNOWN_PRESET', `unknown preset "${name}"`);
+  }
+}

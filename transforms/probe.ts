@@ -1,0 +1,33 @@
+/**
+ * The header probe both the pipeline and `?info` start with: sniff the format from the bytes, read
+ * the header only, and refuse pixel bombs before a single pixel is decoded.
+ */
+import sharp from 'sharp';
+import { UnprocessableImageError } from './errors.js';
+import type { TransformLimits } from './limits.js';
+import { sniffFormat, type InputFormat } from './sniff-format.js';
+
+/** What is known of a source before decoding it. */
+export interface SourceInfo {
+  readonly format: InputFormat;
+  /** Upright size (EXIF orientation applied) of the first frame. */
+  readonly width: number;
+  readonly height: number;
+  readonly hasAlpha: boolean;
+  readonly pages: number;
+  /** EXIF orientation as stored (1 when absent). */
+  readonly orientation: number;
+}
+
+export async function probeSource(input: Buffer, limits: TransformLimits): Promise<SourceInfo> {
+  const format = sniffFormat(input, limits);
+  const metadata = await sharp(input, { limitInputPixels: false }).metadata().catch((error: unknown) => {
+    throw new UnprocessableImageError('UNREADABLE_IMAGE', 'source image header cannot be read', error);
+  });
+  const { width, height } = metadata.autoOrient;
+  if (!(width > 0 && height > 0)) throw new UnprocessableImageError('UNREADABLE_IMAGE', 'source image has no dimensions');
+  if (width * height > limits.maxInputPixels) {
+    throw new UnprocessableImageError('IMAGE_TOO_LARGE', `source is ${width}x${height}, above the ${limits.maxInputPixels}-pixel limit`);
+  }
+  return { format, width, height, hasAlpha: metadata.hasAlpha, pages: metadata.pages ?? 1, orientation: metadata.orientation ?? 1 };
+}

@@ -1,7 +1,7 @@
 /**
  * The canonical spec the origin would build for one of the benchmark's plain-parameter requests,
  * so `limit` runs exactly the transforms `cold` asks for. The only place the benchmark reaches
- * into the request flow (origin/serve-variant.ts): parse, resolve client hints (the benchmark
+ * into the request flow (origin/flow/serve-image.ts): parse, resolve client hints (the benchmark
  * sends none), negotiate the format from Accept, canonicalize.
  */
 import { resolveHints } from '../origin/http/client-hints.js';

@@ -1,0 +1,25 @@
+/**
+ * The README's parameter table is derived from the parameter table (`transforms/params.ts`): it
+ * must list exactly its rows, in its order, with its documentation. On a mismatch the expected
+ * Markdown is printed, ready to paste.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { PARAM_NAMES, PARAMS } from '../transforms/params.js';
+import { PROJECT_ROOT } from './helpers/paths.js';
+
+function parameterTable(): string {
+  const rows = PARAM_NAMES.map((name) => {
+    const { values, default: fallback, meaning } = PARAMS[name].doc;
+    return `| \`${name}\` | ${values} | ${fallback} | ${meaning} |`;
+  });
+  return ['| parameter | values | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+test('the README lists exactly the parameter table, with its documentation', async () => {
+  const readme = await readFile(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+  const expected = parameterTable();
+  assert.ok(readme.includes(`${expected}\n`), `README.md's parameter table should read:\n\n${expected}\n`);
+});

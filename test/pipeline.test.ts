@@ -296,6 +296,26 @@ describe('pipeline output formats', () => {
     assert.ok(s!.sharpness > p!.sharpness);
   });
 
+  test('sat: -100 is greyscale, +100 more saturated, 0 the same variant as none; animation survives', async () => {
+    // Mean distance of R, G and B from their average: 0 for grey.
+    const spread = async (bytes: Buffer) => {
+      const { data } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      let total = 0;
+      for (let i = 0; i < data.length; i += 3) {
+        const mean = (data[i]! + data[i + 1]! + data[i + 2]!) / 3;
+        total += Math.abs(data[i]! - mean) + Math.abs(data[i + 1]! - mean) + Math.abs(data[i + 2]! - mean);
+      }
+      return total / (data.length / 3);
+    };
+    const [plain, grey, vivid] = await Promise.all(['', '&sat=-100', '&sat=100'].map((sat) => run('photos/colorful-cups-progressive.jpg', `w=200&fm=png${sat}`)));
+    assert.ok((await spread(grey!.data)) < 1, 'greyscale');
+    assert.ok((await spread(vivid!.data)) > (await spread(plain!.data)) * 1.3, 'more saturated');
+    assert.deepEqual(specFor('w=200&sat=0'), specFor('w=200'));
+    assert.throws(() => specFor('sat=101'), /sat: must be at most 100/);
+    const sticker = await run('anim/photo-pan-24f.gif', 'w=100&anim=1&fm=webp&sat=-100');
+    assert.equal((await decode(sticker.data)).pages, 24);
+  });
+
   test('output above the byte cap is 422', async () => {
     const limits = { ...DEFAULT_LIMITS, maxOutputBytes: 1000 };
     await rejectsWith(runPipeline(await corpus('photos/evening-glow-baseline.jpg'), specFor('w=400&fm=png'), limits), 422, 'OUTPUT_TOO_LARGE');

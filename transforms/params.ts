@@ -190,6 +190,12 @@ export const PARAMS = {
     inPresets: true,
     doc: { values: '-100 … 100', default: '0', meaning: 'contrast: scales the distance from mid-grey by 0…2' },
   }),
+  sat: row({
+    schema: () => signed(-100, 100),
+    neutral: 0,
+    inPresets: true,
+    doc: { values: '-100 … 100', default: '0', meaning: 'saturation: -100 is greyscale, 100 doubles it' },
+  }),
   wm: row({
     schema: () => z.string().regex(NAME_PATTERN, 'must be a watermark name'),
     inPresets: true,

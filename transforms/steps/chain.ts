@@ -37,7 +37,10 @@ const blur: ChainStep = (image, plan) => (plan.blur === undefined ? image : imag
 
 const sharpen: ChainStep = (image, plan) => (plan.sharpen === undefined ? image : image.sharpen({ sigma: plan.sharpen }));
 
-export const CHAIN_STEPS: readonly ChainStep[] = [rotate, mirror, crop, resize, blur, sharpen];
+/** `sat` -100 … 100 → saturation × 0 … 2; per pixel, so animation survives. */
+const saturate: ChainStep = (image, _plan, spec) => (spec.sat === undefined ? image : image.modulate({ saturation: 1 + spec.sat / 100 }));
+
+export const CHAIN_STEPS: readonly ChainStep[] = [rotate, mirror, crop, resize, blur, sharpen, saturate];
 
 /** Our positions read like CSS (`right-bottom`); sharp wants `right bottom` or a strategy. */
 function toSharpPosition(position: Position): string | number {

@@ -1,7 +1,7 @@
 /**
  * Wires one origin instance from the config, in dependency order and without two-phase wiring:
- * queues → metrics (whose gauges read the queues) → originals → variants → request reading →
- * the fastify app. `main.ts` and the tests build the origin the same way through here.
+ * queues → metrics (whose gauges read the queues) → originals → variants → request reading
+ * (`createOriginParts`, which the flow's tests use without a server) → the fastify app. `main.ts` and the tests build the origin the same way through here.
  */
 import { readFileSync } from 'node:fs';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -9,6 +9,7 @@ import { DEFAULT_PRESET_FILE } from '../presets/default-presets.js';
 import { createPresetCatalog, PresetFileError, type PresetCatalog } from '../presets/preset-registry.js';
 import { createSpecParser, type SpecParser } from '../transforms/parse-spec.js';
 import { ConfigError, type Config } from './config.js';
+import type { FlowDeps } from './flow/serve-image.js';
 import { buildServer } from './http/server.js';
 import { createOriginals } from './load/originals.js';
 import { createVariants } from './load/variants.js';
@@ -36,8 +37,15 @@ function loadPresets(config: Config, parseSpec: SpecParser): PresetCatalog {
   }
 }
 
+/** The request flow's dependencies and what observes them, without an HTTP server around them. */
+export interface OriginParts {
+  readonly flow: FlowDeps;
+  readonly metrics: Metrics;
+  readonly transformQueue: WorkQueue;
+}
+
 /** Throws ConfigError when the presets are broken, so start-up stops naming them. */
-export function createOrigin(config: Config, source: ImageSource, logger: FastifyBaseLogger): Origin {
+export function createOriginParts(config: Config, source: ImageSource): OriginParts {
   const { load, cache, limits, responses } = config;
   const parseSpec = createSpecParser(limits);
   const catalog = loadPresets(config, parseSpec);
@@ -47,20 +55,26 @@ export function createOrigin(config: Config, source: ImageSource, logger: Fastif
   const metrics = createMetrics({ queueDepth: () => transformQueue.queued, inflightTransforms: () => transformQueue.running });
   const originals = createOriginals({ source, cache, queue: fetchQueue, metrics });
   const variants = createVariants({ originals, limits, cache, queue: transformQueue, degradeQueueDepth: load.degradeQueueDepth, metrics });
+  const flow: FlowDeps = {
+    reading: { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys },
+    hints: config.hints,
+    limits,
+    originals,
+    variants,
+    cacheControl: responses.cacheControl,
+    degradedCacheControl: responses.degradedCacheControl,
+  };
+  return { flow, metrics, transformQueue };
+}
+
+export function createOrigin(config: Config, source: ImageSource, logger: FastifyBaseLogger): Origin {
+  const { flow, metrics, transformQueue } = createOriginParts(config, source);
   let ready = false;
   const app = buildServer({
-    flow: {
-      reading: { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys },
-      hints: config.hints,
-      limits,
-      originals,
-      variants,
-      cacheControl: responses.cacheControl,
-      degradedCacheControl: responses.degradedCacheControl,
-    },
+    flow,
     metrics,
-    errorCacheControl: responses.errorCacheControl,
-    requestDeadlineMs: load.requestDeadlineMs,
+    errorCacheControl: config.responses.errorCacheControl,
+    requestDeadlineMs: config.load.requestDeadlineMs,
     serveMetrics: config.server.metricsPort === undefined,
     logger,
     isReady: () => ready,

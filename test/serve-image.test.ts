@@ -1,0 +1,117 @@
+/**
+ * The request flow at its seam (`serveImage`), without sockets: the real parts (config, the
+ * samples folder as the source, tiers, queues, the pipeline) wired by `createOriginParts`, called
+ * with plain request objects. End-to-end behaviour over HTTP is in the server-*.test.ts suites.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { loadConfig } from '../origin/config.js';
+import { createOriginParts, type OriginParts } from '../origin/create-origin.js';
+import { serveImage, type IncomingRequest } from '../origin/flow/serve-image.js';
+import { createSource } from '../origin/sources/create-source.js';
+import type { ImageSource } from '../origin/sources/source.js';
+import { decode } from './helpers/images.js';
+import { SAMPLES } from './helpers/paths.js';
+
+interface Flow extends OriginParts {
+  readonly calls: { fetch: number; stat: number };
+}
+
+function flow(env: Record<string, string> = {}): Flow {
+  const config = loadConfig({ ORIGIN_SOURCE: `fs:${SAMPLES}`, ...env });
+  const real = createSource(config);
+  const calls = { fetch: 0, stat: 0 };
+  const source: ImageSource = {
+    description: real.description,
+    fetch: (key, signal) => (calls.fetch++, real.fetch(key, signal)),
+    stat: (key, signal) => (calls.stat++, real.stat(key, signal)),
+    close: () => real.close(),
+  };
+  return { ...createOriginParts(config, source), calls };
+}
+
+function request(url: string, headers: Record<string, string> = {}): IncomingRequest {
+  const [path = '', rawQuery = ''] = url.split('?');
+  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  return { path, rawQuery, header: (name) => lower[name], signal: new AbortController().signal };
+}
+
+const transforms = async (parts: OriginParts) =>
+  (await parts.metrics.transforms.get()).values.reduce((sum, v) => sum + v.value, 0);
+
+describe('serveImage', () => {
+  test('a new variant is made once, then answered from the variant tier', async () => {
+    const parts = flow();
+    const first = await serveImage(parts.flow, request('/evening-glow.jpg?w=300&fm=webp'));
+    assert.equal(first.status, 200);
+    assert.equal(first.headers['content-type'], 'image/webp');
+    assert.equal((await decode(first.body!)).width, 300);
+    assert.equal(first.log.cache, undefined);
+    const again = await serveImage(parts.flow, request('/evening-glow.jpg?fm=webp&w=300'));
+    assert.equal(again.log.cache, 'hit');
+    assert.equal(again.headers.etag, first.headers.etag);
+    assert.equal(await transforms(parts), 1);
+    assert.equal(parts.calls.fetch, 1);
+  });
+
+  test('concurrent requests for one variant share one transform and one fetch', async () => {
+    const parts = flow();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => serveImage(parts.flow, request('/evening-glow.jpg?w=200&fm=jpeg'))));
+    assert.equal(new Set(answers.map((a) => a.headers.etag)).size, 1);
+    assert.equal(await transforms(parts), 1);
+    assert.equal(parts.calls.fetch, 1);
+  });
+
+  test('a conditional request for a variant not kept is a 304 after a stat, with no fetch or transform', async () => {
+    const made = await serveImage(flow().flow, request('/evening-glow.jpg?w=120&fm=avif'));
+    const parts = flow();
+    const conditional = request('/evening-glow.jpg?w=120&fm=avif', { 'If-None-Match': made.headers.etag! });
+    const answers = await Promise.all([serveImage(parts.flow, conditional), serveImage(parts.flow, conditional)]);
+    assert.deepEqual(answers.map((a) => a.status), [304, 304]);
+    assert.equal(answers[0]!.body, undefined);
+    assert.deepEqual(parts.calls, { fetch: 0, stat: 1 }, 'stats are coalesced, nothing is fetched');
+    assert.equal(await transforms(parts), 0);
+  });
+
+  test('fm=auto names the token in Vary and X-Image-Format-Token; hints add theirs', async () => {
+    const parts = flow();
+    const answer = await serveImage(parts.flow, request('/evening-glow.jpg?w=auto', { Accept: 'image/avif,image/webp,*/*', 'Sec-CH-Width': '500' }));
+    assert.equal(answer.headers['content-type'], 'image/avif');
+    assert.equal(answer.headers['x-image-format-token'], 'avif');
+    assert.match(answer.headers.vary!, /^Accept, X-Image-Format-Token, .*Sec-CH-Width.*Save-Data$/);
+    assert.equal((await decode(answer.body!)).width, 640, 'snapped up to a width step');
+    const explicit = await serveImage(parts.flow, request('/evening-glow.jpg?w=100&fm=png'));
+    assert.equal(explicit.headers.vary, undefined);
+    assert.equal(explicit.headers['x-image-format-token'], undefined);
+  });
+
+  test('under pressure a new variant is its economy twin: WebP for AVIF, a short Cache-Control, its own key', async () => {
+    const parts = flow({ ORIGIN_DEGRADE_QUEUE_DEPTH: '1' });
+    const held = parts.transformQueue.reserve(); // one transform admitted and not yet running
+    try {
+      const answer = await serveImage(parts.flow, request('/evening-glow.jpg?w=150', { Accept: 'image/avif,image/webp' }));
+      assert.equal(answer.headers['content-type'], 'image/webp');
+      assert.equal(answer.headers['cache-control'], 'public, max-age=60');
+      assert.equal(answer.headers['x-image-format-token'], 'avif', 'the CDN key is still the request token');
+      assert.equal(answer.log.degraded, true);
+      assert.match(answer.log.variant, /fm=auto-webp.*eco=1$/);
+    } finally {
+      held.cancel();
+    }
+  });
+
+  test('info requests answer JSON about the source', async () => {
+    const answer = await serveImage(flow().flow, request('/leaf-alpha.png?info=1'));
+    assert.equal(answer.headers['content-type'], 'application/json; charset=utf-8');
+    const info = JSON.parse(answer.body!.toString()) as { format: string; hasAlpha: boolean };
+    assert.deepEqual([info.format, info.hasAlpha], ['png', true]);
+  });
+
+  test('bad requests are refused before the source is asked', async () => {
+    const parts = flow();
+    await assert.rejects(serveImage(parts.flow, request('/evening-glow.jpg?w=0')), { status: 400, code: 'INVALID_PARAMS' });
+    await assert.rejects(serveImage(parts.flow, request('/..%2fetc/passwd?w=10')), { status: 400, code: 'INVALID_KEY' });
+    await assert.rejects(serveImage(parts.flow, request('/evening-glow.jpg?preset=nope')), { status: 404, code: 'UNKNOWN_PRESET' });
+    assert.deepEqual(parts.calls, { fetch: 0, stat: 0 });
+  });
+});

@@ -6,12 +6,12 @@
  */
 import { economizeSpec, KEY_VERSION, type CanonicalSpec } from '../transforms/canonical.js';
 import { describeImage } from '../transforms/describe-image.js';
-import { toOssAverageHue, toOssInfo } from '../transforms/oss-info.js';
 import { hasConditions, isNotModified, type ConditionalHeaders } from './http/conditional.js';
 import { imageHeaders, notModifiedHeaders, type HeaderMap, type Timings } from './http/response-headers.js';
 import type { Variant, VariantProducer } from './load/variant-producer.js';
 import type { Metrics } from './metrics.js';
 import { readImageRequest, type InfoShape, type RawRequest, type RequestDeps, type ResponsePolicy } from './read-request.js';
+import { toOssAverageHue, toOssInfo } from './request/oss/info.js';
 import type { ImageSource, SourceKey } from './sources/source.js';
 import { etagFor, variantKey, type VariantKey } from './variant-key.js';
 

@@ -11,11 +11,11 @@ import { canonicalizeSpec, type CanonicalSpec } from '../transforms/canonical.js
 import { InvalidRequestError } from '../transforms/errors.js';
 import type { FormatToken } from '../transforms/formats.js';
 import type { TransformLimits } from '../transforms/limits.js';
-import { translateOssProcess, type OssRequest } from '../transforms/oss-process.js';
 import type { RequestedSpec, TransformSpec } from '../transforms/spec.js';
 import { DEFAULT_TEXT_STYLE, type Watermark } from '../transforms/watermark.js';
 import { resolveClientHints, type HeaderReader, type HintSteps } from './http/client-hints.js';
 import { formatToken } from './http/negotiate-format.js';
+import { readOssProcess, type OssRequest } from './request/oss/index.js';
 import { verifySignature } from './signing.js';
 import { parseKey } from './sources/parse-key.js';
 import type { SourceKey } from './sources/source.js';
@@ -100,7 +100,7 @@ function readOss(query: URLSearchParams): OssRequest | undefined {
   if (others.length > 0) {
     throw new InvalidRequestError(others.map((param) => ({ param, message: `cannot be combined with ${OSS_PARAM}` })));
   }
-  return translateOssProcess(values[0]!);
+  return readOssProcess(values[0]!);
 }
 
 function infoShape(query: URLSearchParams, oss: OssRequest | undefined): InfoShape | undefined {

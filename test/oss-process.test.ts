@@ -10,9 +10,9 @@ import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { serializeCanonical, type CanonicalSpec } from '../transforms/canonical.js';
+import { readOssProcess, type OssRequest } from '../origin/request/oss/index.js';
 import { InvalidRequestError } from '../transforms/errors.js';
 import { DEFAULT_LIMITS } from '../transforms/limits.js';
-import { translateOssProcess, type OssRequest } from '../transforms/oss-process.js';
 import { runPipeline } from '../transforms/pipeline.js';
 import type { Watermark } from '../transforms/watermark.js';
 import { decode, imageDistance, meanColour } from './helpers/images.js';
@@ -52,14 +52,14 @@ const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
 const sorted = (params: URLSearchParams) => [...params].sort(([a, x], [b, y]) => a.localeCompare(b) || x.localeCompare(y));
 
 function transform(value: string): Extract<OssRequest, { kind: 'transform' }> {
-  const result = translateOssProcess(value);
+  const result = readOssProcess(value);
   assert.equal(result.kind, 'transform', value);
   return result as Extract<OssRequest, { kind: 'transform' }>;
 }
 
 function refusal(value: string): InvalidRequestError {
   try {
-    translateOssProcess(value);
+    readOssProcess(value);
   } catch (error) {
     assert.ok(error instanceof InvalidRequestError, `${value}: ${String(error)}`);
     assert.equal(error.code, 'UNSUPPORTED_OSS_OPERATION');
@@ -124,8 +124,8 @@ describe('x-oss-process translation: Alibaba documentation examples', () => {
   }
 
   test(`image/info and image/average-hue ask for descriptions (${DOC.info}, ${DOC.hue})`, () => {
-    assert.deepEqual(translateOssProcess('image/info'), { kind: 'info' });
-    assert.deepEqual(translateOssProcess('image/average-hue'), { kind: 'average-hue' });
+    assert.deepEqual(readOssProcess('image/info'), { kind: 'info' });
+    assert.deepEqual(readOssProcess('image/average-hue'), { kind: 'average-hue' });
   });
 
   // [doc page, value, expected params, expected watermark]

@@ -5,7 +5,7 @@
 import { MIME_TYPES } from '../../transforms/formats.js';
 import { describeImage, type ImageInfo } from '../../transforms/describe-image.js';
 import type { TransformLimits } from '../../transforms/limits.js';
-import { toOssAverageHue, toOssInfo } from '../../transforms/oss-info.js';
+import { toOssAverageHue, toOssInfo } from '../request/oss/info.js';
 import { runPipeline } from '../../transforms/pipeline.js';
 import type { InfoShape } from '../request/read-request.js';
 import type { Job } from './jobs.js';

@@ -10,7 +10,7 @@ import { InvalidRequestError } from '../../transforms/errors.js';
 import type { SpecParser } from '../../transforms/parse-spec.js';
 import type { RequestedSpec } from '../../transforms/params.js';
 import type { Watermark } from '../../transforms/watermark.js';
-import { translateOssProcess, type OssRequest } from '../../transforms/oss-process.js';
+import { readOssProcess, type OssRequest } from './oss/index.js';
 import type { HeaderReader } from '../http/client-hints.js';
 import { verifySignature } from '../signing.js';
 import { parseKey } from '../sources/parse-key.js';
@@ -78,7 +78,7 @@ function readOss(query: URLSearchParams): OssRequest | undefined {
   if (others.length > 0) {
     throw new InvalidRequestError(others.map((param) => ({ param, message: `cannot be combined with ${OSS_PARAM}` })));
   }
-  return translateOssProcess(values[0] ?? '');
+  return readOssProcess(values[0] ?? '');
 }
 
 function infoShape(query: URLSearchParams, oss: OssRequest | undefined): InfoShape | undefined {

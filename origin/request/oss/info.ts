@@ -3,7 +3,7 @@
  * against OSS keep working when the hostname points here. Values are strings inside `{value}`
  * objects, as OSS sends them; EXIF tags beyond orientation are not reported (metadata is not kept).
  */
-import type { ImageInfo } from './describe-image.js';
+import type { ImageInfo } from '../../../transforms/describe-image.js';
 
 const OSS_FORMAT_NAMES: Readonly<Record<ImageInfo['format'], string>> = {
   jpeg: 'jpg', png: 'png', gif: 'gif', webp: 'webp', avif: 'avif', tiff: 'tiff', svg: 'svg',

@@ -11,53 +11,54 @@
  * | OverloadedError          | 503    | transform queue full or its wait budget spent (Retry-After)  |
  * | SourceTimeoutError       | 504    | storage too slow (connect, headers or body)                  |
  */
-import { OriginError } from '../transforms/errors.js';
+import { OriginError, RetryLaterError } from '../transforms/errors.js';
 
 export class ForbiddenError extends OriginError {
   readonly status = 403;
+  readonly code: string;
   constructor(code: 'SIGNATURE_REQUIRED' | 'INVALID_SIGNATURE' | 'SIGNATURE_EXPIRED', message: string) {
-    super(code, message);
+    super(message);
+    this.code = code;
   }
 }
 
 export class NotFoundError extends OriginError {
   readonly status = 404;
+  readonly code = 'NOT_FOUND';
   constructor(message = 'source image not found', cause?: unknown) {
-    super('NOT_FOUND', message, { cause });
+    super(message, { cause });
   }
 }
 
 export class SourceTooLargeError extends OriginError {
   readonly status = 413;
+  readonly code = 'SOURCE_TOO_LARGE';
   constructor(maxBytes: number) {
-    super('SOURCE_TOO_LARGE', `source image is larger than ${maxBytes} bytes`);
+    super(`source image is larger than ${maxBytes} bytes`);
   }
 }
 
 export class SourceUnavailableError extends OriginError {
   readonly status = 502;
+  readonly code: string;
   /**
    * True when the failure points at the operator's settings (bad credentials, missing bucket,
    * refused address) rather than a passing fault, so the log says which to fix.
    */
   readonly isConfigurationError: boolean;
   constructor(message: string, options: { cause?: unknown; isConfigurationError?: boolean; code?: string } = {}) {
-    super(options.code ?? 'SOURCE_UNAVAILABLE', message, { cause: options.cause });
+    super(message, { cause: options.cause });
+    this.code = options.code ?? 'SOURCE_UNAVAILABLE';
     this.isConfigurationError = options.isConfigurationError ?? false;
   }
 }
 
 export class SourceTimeoutError extends OriginError {
   readonly status = 504;
-  constructor(message: string, cause?: unknown) {
-    super('SOURCE_TIMEOUT', message, { cause });
-  }
+  readonly code = 'SOURCE_TIMEOUT';
 }
 
 /** Too much work already: answered in milliseconds, before the source is touched, with Retry-After. */
-export class OverloadedError extends OriginError {
-  readonly status = 503;
-  constructor(message: string, retryAfterSeconds = 1) {
-    super('OVERLOADED', message, { retryAfterSeconds });
-  }
+export class OverloadedError extends RetryLaterError {
+  readonly code = 'OVERLOADED';
 }

@@ -3,7 +3,8 @@ import { OriginError } from '../transforms/errors.js';
 
 export class UnknownPresetError extends OriginError {
   readonly status = 404;
+  readonly code = 'UNKNOWN_PRESET';
   constructor(name: string) {
-    super('UNKNOWN_PRESET', `unknown preset "${name}"`);
+    super(`unknown preset "${name}"`);
   }
 }

@@ -11,6 +11,8 @@
  * | UnprocessableImageError  | 422    | corrupt/truncated image, pixel or frame limits, output limit |
  * | InternalError            | 500    | a bug: never caused by client input                          |
  * | TransformTimeoutError    | 503    | the image used up its time budget (Retry-After, no-store)    |
+ *
+ * `RetryLaterError` is the base of every 503: Retry-After: 1, never cached.
  */
 
 export interface Problem {
@@ -29,15 +31,14 @@ export interface OriginErrorOptions {
 export abstract class OriginError extends Error {
   abstract readonly status: number;
   /** Stable SCREAMING_SNAKE identifier for clients, logs and metrics. */
-  readonly code: string;
+  abstract readonly code: string;
   /** Per-parameter problems (400 only). */
   readonly problems: readonly Problem[];
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: string, message: string, options: OriginErrorOptions = {}) {
+  constructor(message: string, options: OriginErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.name = new.target.name;
-    this.code = code;
     this.problems = options.problems ?? [];
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
@@ -45,36 +46,43 @@ export abstract class OriginError extends Error {
 
 export class InvalidRequestError extends OriginError {
   readonly status = 400;
+  readonly code: string;
   constructor(problems: readonly Problem[], code = 'INVALID_PARAMS') {
-    super(code, problems.map((p) => `${p.param}: ${p.message}`).join('; '), { problems });
+    super(problems.map((p) => `${p.param}: ${p.message}`).join('; '), { problems });
+    this.code = code;
   }
 }
 
 export class UnsupportedFormatError extends OriginError {
   readonly status = 415;
+  readonly code: string;
   constructor(message: string, code = 'UNSUPPORTED_FORMAT') {
-    super(code, message);
+    super(message);
+    this.code = code;
   }
 }
 
 export class UnprocessableImageError extends OriginError {
   readonly status = 422;
+  readonly code: string;
   constructor(code: 'UNREADABLE_IMAGE' | 'IMAGE_TOO_LARGE' | 'OUTPUT_TOO_LARGE', message: string, cause?: unknown) {
-    super(code, message, { cause });
+    super(message, { cause });
+    this.code = code;
   }
 }
 
 export class InternalError extends OriginError {
   readonly status = 500;
-  constructor(message: string, cause?: unknown) {
-    super('INTERNAL', message, { cause });
-  }
+  readonly code = 'INTERNAL';
+}
+
+/** A 503 a client (or CDN) should retry after a second; never cached. */
+export abstract class RetryLaterError extends OriginError {
+  readonly status = 503;
+  override readonly retryAfterSeconds = 1;
 }
 
 /** The time budget ran out: as likely a starved CPU as a heavy image, so it is retried, never cached. */
-export class TransformTimeoutError extends OriginError {
-  readonly status = 503;
-  constructor(message: string, cause?: unknown) {
-    super('TRANSFORM_TIMEOUT', message, { cause, retryAfterSeconds: 1 });
-  }
+export class TransformTimeoutError extends RetryLaterError {
+  readonly code = 'TRANSFORM_TIMEOUT';
 }

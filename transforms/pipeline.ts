@@ -63,14 +63,14 @@ function stageRunner(limits: TransformLimits) {
     try {
       pending = run();
     } catch (error) {
-      throw new InternalError('could not build the sharp pipeline', error);
+      throw new InternalError('could not build the sharp pipeline', { cause: error });
     }
     try {
       return await pending;
     } catch (error) {
       if (error instanceof OriginError) throw error;
       if (performance.now() - started >= limits.timeoutSeconds * 1000) {
-        throw new TransformTimeoutError(`image took longer than the ${limits.timeoutSeconds}-second transform limit`, error);
+        throw new TransformTimeoutError(`image took longer than the ${limits.timeoutSeconds}-second transform limit`, { cause: error });
       }
       // libvips reports corrupt or truncated pixel data (and an encoder refusing an image's
       // dimensions) only here, during the fused decode+encode: the source is at fault.

@@ -59,15 +59,15 @@ function classify(thrown: unknown): OriginError {
   if (typeof framework?.statusCode === 'number' && framework.statusCode >= 400 && framework.statusCode < 500) {
     return new FrameworkClientError(framework.statusCode, framework.code ?? 'BAD_REQUEST', framework.message ?? 'bad request');
   }
-  return new InternalError('unexpected error', thrown);
+  return new InternalError('unexpected error', { cause: thrown });
 }
 
 class FrameworkClientError extends OriginError {
   constructor(
     readonly status: number,
-    code: string,
+    readonly code: string,
     message: string,
   ) {
-    super(code, message);
+    super(message);
   }
 }

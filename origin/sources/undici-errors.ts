@@ -33,7 +33,7 @@ export function toSourceError(error: unknown, what: string, signal?: AbortSignal
   const code = codeOf(error);
   if (code === undefined || BUG_CODES.has(code) || code.startsWith('ERR_INVALID_ARG')) return error;
   if (TIMEOUT_CODES.has(code)) {
-    return new SourceTimeoutError(`${what} did not answer in time (${code})`, error);
+    return new SourceTimeoutError(`${what} did not answer in time (${code})`, { cause: error });
   }
   if (code === ADDRESS_REFUSED_CODE) {
     return new SourceUnavailableError(`${what}: ${(error as Error).message}`, {

@@ -8,17 +8,19 @@ import { economizeSpec, type CanonicalSpec } from '../transforms/canonical.js';
 import { InvalidRequestError, UnprocessableImageError } from '../transforms/errors.js';
 import type { FormatToken } from '../transforms/formats.js';
 import { DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
-import { mirrorRegion, planTransform, rotateRegion, type Region, type Rgba, type SourceInfo } from '../transforms/plan.js';
-import type { Rotation } from '../transforms/spec.js';
+import { mirrorRegion, rotateRegion, type Region } from '../transforms/geometry.js';
+import type { Rotation } from '../transforms/params.js';
+import { planTransform, type Rgba } from '../transforms/plan.js';
+import type { SourceInfo } from '../transforms/probe.js';
 import { DEFAULT_TEXT_STYLE } from '../transforms/watermark.js';
 import { specFor } from './helpers/specs.js';
 
 /** An opaque 400×300 still photo; tests change what they are about. */
-const PHOTO: SourceInfo = { format: 'jpeg', width: 400, height: 300, hasAlpha: false, pages: 1 };
+const PHOTO: SourceInfo = { format: 'jpeg', width: 400, height: 300, hasAlpha: false, pages: 1, orientation: 1 };
 const TRANSPARENT_PNG: SourceInfo = { ...PHOTO, format: 'png', hasAlpha: true };
 const ANIMATED_GIF: SourceInfo = { ...PHOTO, format: 'gif', pages: 5 };
 const ANIMATED_WEBP: SourceInfo = { ...PHOTO, format: 'webp', pages: 5 };
-const SVG: SourceInfo = { format: 'svg', width: 100, height: 50, hasAlpha: true, pages: 1 };
+const SVG: SourceInfo = { format: 'svg', width: 100, height: 50, hasAlpha: true, pages: 1, orientation: 1 };
 
 const WHITE: Rgba = { r: 255, g: 255, b: 255, alpha: 1 };
 const TRANSPARENT: Rgba = { r: 0, g: 0, b: 0, alpha: 0 };
@@ -111,7 +113,7 @@ describe('planTransform: animation', () => {
     for (const query of ['round=8', 'circle=20', 'bri=10', 'con=-10']) {
       assert.equal(plan(`anim=1&fm=webp&${query}`, ANIMATED_GIF).animated, false, query);
     }
-    assert.equal(plan(negotiated('webp', { watermark: TEXT_MARK }, 'anim=1'), ANIMATED_GIF).animated, false);
+    assert.equal(plan(negotiated('webp', { wm: TEXT_MARK }, 'anim=1'), ANIMATED_GIF).animated, false);
   });
 
   describe('limits', () => {
@@ -391,7 +393,7 @@ describe('planTransform: finishing pass', () => {
   test('masks carry their shape and radius; a watermark is passed whole', () => {
     assert.deepEqual(plan('circle=40').finish, { mask: { shape: 'circle', radius: 40 } });
     assert.deepEqual(plan('round=12').finish, { mask: { shape: 'round', radius: 12 } });
-    assert.deepEqual(plan(negotiated('legacy', { watermark: TEXT_MARK })).finish, { watermark: TEXT_MARK });
+    assert.deepEqual(plan(negotiated('legacy', { wm: TEXT_MARK })).finish, { watermark: TEXT_MARK });
   });
 
   test('levels: brightness shifts by up to ±255, contrast scales the distance from mid-grey by 0…2', () => {
@@ -435,22 +437,22 @@ describe('planTransform: quality', () => {
   test("the request's q wins, for explicit and negotiated formats", () => {
     assert.equal(plan('fm=webp&q=65').output.quality, 65);
     assert.equal(plan('q=65', PHOTO, 'avif').output.quality, 65);
-    assert.equal(plan(negotiated('avif', { qualities: { avif: 40 } }, 'q=90')).output.quality, 90);
+    assert.equal(plan(negotiated('avif', { qt: { avif: 40 } }, 'q=90')).output.quality, 90);
   });
 
   test("a preset's table applies to the format the negotiation resolves to", () => {
     const qualities = { avif: 40, jpeg: 85, webp: 70 };
-    assert.equal(plan(negotiated('avif', { qualities })).output.quality, 40);
-    assert.equal(plan(negotiated('webp', { qualities })).output.quality, 70);
-    assert.equal(plan(negotiated('legacy', { qualities })).output.quality, 85);
-    assert.equal(plan(negotiated('avif', { qualities }, 'anim=1'), ANIMATED_GIF).output.quality, 70, 'animated AVIF request → WebP');
-    assert.equal(plan(negotiated('avif', { qualities: { jpeg: 85 } })).output.quality, 50, 'formats absent from the table keep the default');
+    assert.equal(plan(negotiated('avif', { qt: qualities })).output.quality, 40);
+    assert.equal(plan(negotiated('webp', { qt: qualities })).output.quality, 70);
+    assert.equal(plan(negotiated('legacy', { qt: qualities })).output.quality, 85);
+    assert.equal(plan(negotiated('avif', { qt: qualities }, 'anim=1'), ANIMATED_GIF).output.quality, 70, 'animated AVIF request → WebP');
+    assert.equal(plan(negotiated('avif', { qt: { jpeg: 85 } })).output.quality, 50, 'formats absent from the table keep the default');
   });
 
   test('Save-Data lowers the quality to 70%', () => {
-    assert.equal(plan(negotiated('avif', { saveData: true })).output.quality, 35);
-    assert.equal(plan(negotiated('webp', { saveData: true })).output.quality, 56);
-    assert.equal(plan(negotiated('avif', { saveData: true, qualities: { avif: 40 } })).output.quality, 28);
-    assert.equal(plan(negotiated('legacy', { saveData: true }, 'q=90')).output.quality, 63);
+    assert.equal(plan(negotiated('avif', { sd: true })).output.quality, 35);
+    assert.equal(plan(negotiated('webp', { sd: true })).output.quality, 56);
+    assert.equal(plan(negotiated('avif', { sd: true, qt: { avif: 40 } })).output.quality, 28);
+    assert.equal(plan(negotiated('legacy', { sd: true }, 'q=90')).output.quality, 63);
   });
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createWorkQueue, type WorkQueue, type WorkQueueOptions } from '../origin/load/work-queue.js';
-import { OverloadedError } from '../transforms/errors.js';
+import { OverloadedError } from '../origin/errors.js';
 import { deferred, isSame, settled } from './helpers/deferred.js';
 
 /** Long enough never to run out while a test holds a slot by hand. */

@@ -456,3 +456,26 @@ describe('planTransform: quality', () => {
     assert.equal(plan(negotiated('legacy', { sd: true }, 'q=90')).output.quality, 63);
   });
 });
+
+describe('planTransform: regions and caps at the edges', () => {
+  test('a crop anchored south-east and pushed wholly past the left or top edge is refused', () => {
+    // 100×50 whose right edge is 500 px left of the image's right edge: x from -200 to -100.
+    assert.throws(() => plan('crop=500,0,100,50&cropg=se'), InvalidRequestError);
+    assert.throws(() => plan('crop=0,400,100,50&cropg=se'), InvalidRequestError);
+  });
+
+  test('a crop anchored south-east running past the left edge is cut there, not shifted right', () => {
+    // Asked: x from 400-350-100 = -50 to 50; only 0…50 lies in the image.
+    assert.deepEqual(plan('crop=350,0,100,50&cropg=se').crop, { left: 0, top: 250, width: 50, height: 50 });
+  });
+
+  test('scale keeps the aspect ratio when the output cap shrinks it', () => {
+    const limits = { ...DEFAULT_LIMITS, maxOutputDimension: 1000 };
+    const resize = plan('scale=80', { ...PHOTO, width: 2000, height: 1000 }, 'legacy', limits).resize;
+    assert.deepEqual([resize?.width, resize?.height, resize?.fit], [1000, 500, 'fill']);
+  });
+
+  test('a sliced vector keeps the base density its slice is measured at', () => {
+    assert.equal(plan('icrop=x,50,1&w=400&enlarge=1', SVG).density, 72);
+  });
+});

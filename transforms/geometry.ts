@@ -22,6 +22,12 @@ export function anchor(gravity: Gravity, size: Size, box: Size, margin: { readon
   return { left: Math.max(0, x), top: Math.max(0, y) };
 }
 
+/** Rounds both sides, after shrinking them by one factor if either passes `max`, so the aspect ratio holds. */
+export function fitWithin(width: number, height: number, max: number): Size {
+  const factor = Math.min(1, max / width, max / height);
+  return { width: Math.max(1, Math.round(width * factor)), height: Math.max(1, Math.round(height * factor)) };
+}
+
 /** Where a region of a `size` image lands after mirroring that image. */
 export function mirrorRegion(region: Region, size: Size, leftRight: boolean, topBottom: boolean): Region {
   return {

@@ -6,7 +6,7 @@
 import { qualityFor } from './formats.js';
 import { InvalidRequestError, UnprocessableImageError } from './errors.js';
 import type { CanonicalSpec } from './canonical.js';
-import { anchor, mirrorRegion, rotateRegion, type Region, type Size } from './geometry.js';
+import { fitWithin, mirrorRegion, rotateRegion, type Region, type Size } from './geometry.js';
 import type { TransformLimits } from './limits.js';
 import type { CropBox, Fit, Gravity, IndexCrop, OutputFormat, Position, Rotation } from './params.js';
 import type { SourceInfo } from './probe.js';
@@ -149,17 +149,22 @@ function assertAnimationWithinLimits(source: SourceInfo, limits: TransformLimits
   }
 }
 
+/** The asked region, placed by its anchor, then cut to the image: a part outside is dropped, never shifted in. */
 function clampCrop([x, y, w, h]: CropBox, gravity: Gravity = 'nw', source: SourceInfo): Region {
-  // The offsets are measured inward from the anchor (OSS crop semantics).
-  const anchored = anchor(gravity, source, { width: w, height: h }, { x: 0, y: 0 });
-  const left = Math.max(0, anchored.left + (gravity.endsWith('e') ? -x : x));
-  const top = Math.max(0, anchored.top + (gravity.startsWith('s') ? -y : y));
-  const width = Math.min(w, source.width - left);
-  const height = Math.min(h, source.height - top);
-  if (left >= source.width || top >= source.height || width < 1 || height < 1) {
+  const left = cropStart(source.width, w, x, gravity.endsWith('w'), gravity.endsWith('e'));
+  const top = cropStart(source.height, h, y, gravity.startsWith('n'), gravity.startsWith('s'));
+  const [from, to] = [Math.max(0, left), Math.min(source.width, left + w)];
+  const [fromTop, toBottom] = [Math.max(0, top), Math.min(source.height, top + h)];
+  if (to - from < 1 || toBottom - fromTop < 1) {
     throw new InvalidRequestError([{ param: 'crop', message: `region lies outside the ${source.width}x${source.height} image` }]);
   }
-  return { left, top, width, height };
+  return { left: from, top: fromTop, width: to - from, height: toBottom - fromTop };
+}
+
+/** Where a crop of `extent` starts along a side of `size`: `offset` inward from the near edge, the far edge or the centre (OSS crop semantics). */
+function cropStart(size: number, extent: number, offset: number, fromNear: boolean, fromFar: boolean): number {
+  if (fromFar) return size - extent - offset;
+  return (fromNear ? 0 : Math.round((size - extent) / 2)) + offset;
 }
 
 /** Slice `index` of `size` pixels along an axis; an index past the end keeps the whole image (as OSS does). */
@@ -208,8 +213,9 @@ function planResize(
   const max = limits.maxOutputDimension;
   const percent = spec.scale;
   if (percent !== undefined) {
-    const side = (v: number) => Math.min(max, Math.max(1, Math.round((v * percent) / 100)));
-    return { width: side(before.width), height: side(before.height), fit: 'fill', position: 'center', withoutEnlargement: !spec.enlarge, background };
+    // Both sides by one factor, so the cap keeps the aspect ratio.
+    const scaled = fitWithin(before.width * (percent / 100), before.height * (percent / 100), max);
+    return { ...scaled, fit: 'fill', position: 'center', withoutEnlargement: !spec.enlarge, background };
   }
   if (spec.w !== undefined || spec.h !== undefined) {
     return {
@@ -230,8 +236,8 @@ function planResize(
 
 /** Renders vectors large enough that an enlarged output is drawn, not upscaled, within the pixel cap. */
 function svgDensity(spec: CanonicalSpec, before: Size, limits: TransformLimits): number {
-  // Crop coordinates are measured at the base density, so a cropped vector keeps it.
-  if (!spec.enlarge || spec.crop) return SVG_BASE_DENSITY;
+  // Crop and slice coordinates are measured at the base density, so a cropped vector keeps it.
+  if (!spec.enlarge || spec.crop || spec.icrop) return SVG_BASE_DENSITY;
   const scale = Math.max((spec.w ?? 0) / before.width, (spec.h ?? 0) / before.height, 1);
   const maxScale = Math.sqrt(limits.maxInputPixels / (before.width * before.height));
   return Math.round(SVG_BASE_DENSITY * Math.max(1, Math.min(scale, maxScale)));

@@ -46,7 +46,7 @@ export function createSharedWork<T>(onJoin?: () => void): SharedWork<T> {
       return flights.size;
     },
     run(key, signal, produce) {
-      signal?.throwIfAborted();
+      if (signal?.aborted) return Promise.reject(signal.reason as unknown);
       let flight = flights.get(key);
       if (flight) onJoin?.();
       else flight = start(key, produce);

@@ -15,7 +15,7 @@ export interface TransformLimits {
   readonly maxOutputBytes: number;
   /** Wall-clock budget libvips gets for one image, in whole seconds. */
   readonly timeoutSeconds: number;
-  /** Rasterize SVG sources (only self-contained ones); refuse them with 415 when false. */
+  /** Rasterize SVG sources (only self-contained ones); refuse them as unsupported when false. */
   readonly allowSvg: boolean;
 }
 

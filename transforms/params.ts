@@ -126,7 +126,7 @@ export const PARAMS = {
         .refine(([, , w, h]) => w >= 1 && h >= 1, 'w and h must be at least 1')
         .refine((box) => box.every((n) => n <= MAX_CROP_COORDINATE), `values must be at most ${MAX_CROP_COORDINATE}`),
     inPresets: true,
-    doc: { values: '`x,y,w,h`', default: '–', meaning: 'region of the upright original to keep, before everything else; clamped to the image, 400 when it misses it' },
+    doc: { values: '`x,y,w,h`', default: '–', meaning: 'region of the upright original to keep, before everything else; clamped to the image, refused when it misses it' },
   }),
   cropg: row({
     schema: () => oneOf(GRAVITIES),

@@ -1,6 +1,6 @@
 /**
  * Reads transform parameters from a query into a `RequestedSpec`, by the parameter table. Unknown,
- * repeated, out-of-range and contradicting parameters are all refused with one 400 naming each,
+ * repeated, out-of-range and contradicting parameters are all refused with one InvalidRequestError naming each,
  * because every accepted spelling would be another variant a CDN has to store.
  */
 import { InvalidRequestError, type Problem } from './errors.js';

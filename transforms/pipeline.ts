@@ -6,9 +6,10 @@
  * `keepMetadata`/`withMetadata` is not used).
  *
  * Failures are classified by stage and by the clock, never by libvips' message text: building a
- * chain is our bug (500); a rejection once the time budget is spent is a timeout (503, never
- * cached, since a starved CPU causes it as often as the image does); any other rejection from
- * libvips while decoding, finishing or encoding is the source's fault (422).
+ * chain is our bug (InternalError); a rejection once the time budget is spent is a timeout
+ * (TransformTimeoutError: retried, never cached, since a starved CPU causes it as often as the
+ * image does); any other rejection from libvips while decoding, finishing or encoding is the
+ * source's fault (UnprocessableImageError).
  */
 import { performance } from 'node:perf_hooks';
 import sharp, { type Sharp } from 'sharp';

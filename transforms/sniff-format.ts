@@ -1,7 +1,7 @@
 /**
  * Decides what a source is from its first bytes, never from the key's extension or the storage's
  * Content-Type (both are whatever the uploader said). Formats we do not decode are refused here
- * with 415 before libvips sees them; SVG is only let through when it references nothing outside
+ * (UnsupportedFormatError) before libvips sees them; SVG is only let through when it references nothing outside
  * itself, since librsvg would otherwise read files or URLs named in the document.
  */
 import { UnsupportedFormatError } from './errors.js';

@@ -13,7 +13,7 @@ import { NotFoundError, SourceUnavailableError } from '../errors.js';
 import type { ImageSource, SourceKey, SourceObject, SourceStat } from './source.js';
 import { guardedLookup, isPublicAddress } from './address-guard.js';
 import { readBodyWithLimit, parseContentLength, type HeaderValue } from './read-body.js';
-import { toSourceError } from './undici-errors.js';
+import { asSourceError } from './undici-errors.js';
 
 type HttpSourceConfig = Extract<SourceConfig, { kind: 'http' }>;
 
@@ -124,27 +124,21 @@ export function createHttpSource(config: HttpSourceConfig, fetch: FetchConfig): 
   return {
     description,
 
-    async fetch(key: SourceKey, signal?: AbortSignal): Promise<SourceObject> {
-      try {
+    fetch: (key: SourceKey, signal?: AbortSignal): Promise<SourceObject> =>
+      asSourceError(description, signal, async () => {
         const res = await request('GET', key, signal);
-        if (res.statusCode !== 200) return await rejectStatus(res);
+        if (res.statusCode !== 200) return rejectStatus(res);
         const bytes = await readBodyWithLimit(res.body, res.headers['content-length'], fetch.maxBytes);
         return { ...statOf(res.headers, parseContentLength(res.headers['content-length']) ?? bytes.length), bytes };
-      } catch (error) {
-        throw toSourceError(error, description, signal);
-      }
-    },
+      }),
 
-    async stat(key: SourceKey, signal?: AbortSignal): Promise<SourceStat> {
-      try {
+    stat: (key: SourceKey, signal?: AbortSignal): Promise<SourceStat> =>
+      asSourceError(description, signal, async () => {
         const res = await request('HEAD', key, signal);
-        if (res.statusCode !== 200) return await rejectStatus(res);
+        if (res.statusCode !== 200) return rejectStatus(res);
         await res.body.dump();
         return statOf(res.headers, parseContentLength(res.headers['content-length']));
-      } catch (error) {
-        throw toSourceError(error, description, signal);
-      }
-    },
+      }),
 
     async close(): Promise<void> {
       await agent.close();

@@ -12,7 +12,7 @@ import type { ImageSource, SourceKey, SourceObject, SourceStat } from './source.
 import { readBodyWithLimit, type HeaderValue } from './read-body.js';
 import { buildS3Request } from './s3-request.js';
 import { readS3ErrorCode, s3Error } from './s3-errors.js';
-import { toSourceError } from './undici-errors.js';
+import { asSourceError } from './undici-errors.js';
 
 type S3SourceConfig = Extract<SourceConfig, { kind: 's3' }>;
 
@@ -57,19 +57,16 @@ export function createS3Source(config: S3SourceConfig, fetch: FetchConfig): Imag
   return {
     description,
 
-    async fetch(key: SourceKey, signal?: AbortSignal): Promise<SourceObject> {
-      try {
+    fetch: (key: SourceKey, signal?: AbortSignal): Promise<SourceObject> =>
+      asSourceError(description, signal, async () => {
         const res = await send('GET', key, signal);
         if (res.statusCode !== 200) throw await getError(res);
         const bytes = await readBodyWithLimit(res.body, res.headers['content-length'], fetch.maxBytes);
         return { ...statOf(res.headers), bytes };
-      } catch (error) {
-        throw toSourceError(error, description, signal);
-      }
-    },
+      }),
 
-    async stat(key: SourceKey, signal?: AbortSignal): Promise<SourceStat> {
-      try {
+    stat: (key: SourceKey, signal?: AbortSignal): Promise<SourceStat> =>
+      asSourceError(description, signal, async () => {
         const res = await send('HEAD', key, signal);
         await res.body.dump();
         if (res.statusCode === 200) return statOf(res.headers);
@@ -79,10 +76,7 @@ export function createS3Source(config: S3SourceConfig, fetch: FetchConfig): Imag
         // The object appeared meanwhile (200/206) or is empty (416): the HEAD status decides.
         await probe.body.dump();
         throw s3Error(res.statusCode, undefined, description);
-      } catch (error) {
-        throw toSourceError(error, description, signal);
-      }
-    },
+      }),
 
     async close(): Promise<void> {
       await agent.close();

@@ -45,3 +45,12 @@ export function toSourceError(error: unknown, what: string, signal?: AbortSignal
   // Resets, refusals, DNS, TLS, parser and content-length errors: the storage is unreachable or broken.
   return new SourceUnavailableError(`${what} is unavailable (${code})`, { cause: error });
 }
+
+/** Runs one storage operation of `what`; whatever it throws leaves as the origin's source error. */
+export async function asSourceError<T>(what: string, signal: AbortSignal | undefined, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw toSourceError(error, what, signal);
+  }
+}

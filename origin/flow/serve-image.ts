@@ -49,12 +49,12 @@ export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<
   }
   const conditions = { ifNoneMatch: req.header('if-none-match'), ifModifiedSince: req.header('if-modified-since') };
 
-  // 5. Consult the tiers: the variant tier, or under pressure the variant's cheaper twin.
-  const kept = deps.variants.lookup(job);
-  const economy = kept ? undefined : deps.variants.shouldDegrade() ? economyJob(job) : undefined;
-  const chosen = economy ?? job;
-  const keptChosen = economy ? deps.variants.lookup(economy) : kept;
-  if (keptChosen) return answer(conditions, policy, chosen, keptChosen, true);
+  // 5. Consult the tiers: the variant, or under pressure its cheaper twin (a kept full-quality one still wins).
+  let chosen = job;
+  let kept = deps.variants.lookup(job);
+  const economy = !kept && deps.variants.shouldDegrade() ? economyJob(job) : undefined;
+  if (economy) [chosen, kept] = [economy, deps.variants.lookup(economy)];
+  if (kept) return answer(conditions, policy, chosen, kept, true);
 
   // 6. Answer conditionally: a (coalesced, queued) source stat, then 304 without fetching anything.
   if (hasConditions(conditions)) {

@@ -27,19 +27,32 @@ export function isPublicAddress(address: string): boolean {
   // URL hostnames keep IPv6 literals in brackets; zone ids (fe80::1%eth0) are link-local anyway.
   const bare = address.replace(/^\[(.*)\]$/, '$1');
   if (!ipaddr.isValid(bare)) return false;
-  let ip = ipaddr.parse(bare);
-  if (ip.kind() === 'ipv6') {
-    const v6 = ip as ipaddr.IPv6;
-    // ::ffff:10.0.0.1 reaches 10.0.0.1; NAT64's well-known prefix 64:ff9b::/96 reaches the embedded IPv4.
-    if (v6.isIPv4MappedAddress()) ip = v6.toIPv4Address();
-    else if (isNat64WellKnown(v6)) ip = ipaddr.fromByteArray(v6.toByteArray().slice(12));
-  }
+  const ip = ipaddr.parse(bare);
+  if (ip.kind() === 'ipv4') return ip.range() === 'unicast';
+  const embedded = embeddedIPv4(ip as ipaddr.IPv6);
+  // An IPv6 spelling that carries an IPv4 address reaches that address: it decides.
+  if (embedded) return embedded.every((v4) => v4.range() === 'unicast');
   return ip.range() === 'unicast';
 }
 
-function isNat64WellKnown(ip: ipaddr.IPv6): boolean {
-  const p = ip.parts;
-  return p[0] === 0x64 && p[1] === 0xff9b && p[2] === 0 && p[3] === 0 && p[4] === 0 && p[5] === 0;
+const v4 = (high: number, low: number) => ipaddr.fromByteArray([high >> 8, high & 0xff, low >> 8, low & 0xff]) as ipaddr.IPv4;
+
+/**
+ * The IPv4 addresses an IPv6 address leads to, by every spelling that embeds one: IPv4-mapped
+ * (`::ffff:a.b.c.d`), IPv4-translated (`::ffff:0:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64
+ * (`64:ff9b::/96` and the local-use `64:ff9b:1::/48`), 6to4 (`2002:AABB:CCDD::/48`) and Teredo
+ * (`2001:0::/32`: the server's address, and the client's, stored inverted).
+ */
+function embeddedIPv4(ip: ipaddr.IPv6): ipaddr.IPv4[] | undefined {
+  const [p0 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0, p6 = 0, p7 = 0] = ip.parts;
+  const last = v4(p6, p7);
+  const zeroHead = p0 === 0 && p1 === 0 && p2 === 0 && p3 === 0;
+  if (zeroHead && p4 === 0 && (p5 === 0xffff || p5 === 0)) return p5 === 0 && p6 === 0 && p7 <= 1 ? undefined : [last]; // mapped, compatible (not :: or ::1)
+  if (zeroHead && p4 === 0xffff && p5 === 0) return [last]; // translated
+  if (p0 === 0x64 && p1 === 0xff9b && (p2 === 1 || (p2 === 0 && p3 === 0 && p4 === 0 && p5 === 0))) return [last]; // NAT64
+  if (p0 === 0x2002) return [v4(p1, p2)]; // 6to4
+  if (p0 === 0x2001 && p1 === 0) return [v4(p2, p3), v4(~p6 & 0xffff, ~p7 & 0xffff)]; // Teredo
+  return undefined;
 }
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;

@@ -9,11 +9,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ForbiddenError } from './errors.js';
 
-/** The string that is signed: path plus the query without any `sig` parameter. */
+/** The string that is signed: path plus the query without the `sig` parameter, everything else as written. */
 export function signaturePayload(rawPath: string, rawQuery: string): string {
-  const kept = rawQuery.split('&').filter((pair) => pair !== '' && !pair.startsWith('sig=') && pair !== 'sig');
+  const kept = rawQuery === '' ? [] : rawQuery.split('&').filter((pair) => !isSignature(pair));
   return kept.length > 0 ? `${rawPath}?${kept.join('&')}` : rawPath;
 }
+
+const isSignature = (pair: string) => pair === 'sig' || pair.startsWith('sig=');
 
 export function computeSignature(payload: string, key: string): string {
   return createHmac('sha256', key).update(payload).digest('base64url');
@@ -27,19 +29,26 @@ export function signPathAndQuery(pathAndQuery: string, key: string): string {
   return `${payload}${payload.includes('?') ? '&' : '?'}sig=${computeSignature(payload, key)}`;
 }
 
-/** Throws ForbiddenError (403) unless `sig` matches one of `keys` and `exp`, if any, is not past. */
-export function verifySignature(rawPath: string, query: URLSearchParams, rawQuery: string, keys: readonly string[], nowSeconds: number): void {
-  const sigs = query.getAll('sig');
-  if (sigs.length === 0) throw new ForbiddenError('SIGNATURE_REQUIRED', 'this origin only serves signed URLs: sig is missing');
-  const given = Buffer.from(sigs[0] ?? '', 'base64url');
-  const payload = signaturePayload(rawPath, rawQuery);
+/**
+ * Throws ForbiddenError (403) unless the URL carries exactly one `sig`, as its last parameter,
+ * spelled exactly as `computeSignature` writes it (base64url, no padding, no percent-encoding),
+ * over the rest of the URL exactly as sent; and `exp`, if any, is not past. Any other spelling of
+ * a valid signature would be another CDN cache key for the same image, so it is refused too.
+ */
+export function verifySignature(rawPath: string, rawQuery: string, keys: readonly string[], nowSeconds: number): void {
+  const pairs = rawQuery === '' ? [] : rawQuery.split('&');
+  const signatures = pairs.filter(isSignature);
+  if (signatures.length === 0) throw new ForbiddenError('SIGNATURE_REQUIRED', 'this origin only serves signed URLs: sig is missing');
+  const last = pairs[pairs.length - 1] ?? '';
+  const given = Buffer.from(last.slice('sig='.length));
+  const payload = signaturePayload(rawPath, pairs.slice(0, -1).join('&'));
   const matches = keys.some((key) => {
-    const expected = Buffer.from(computeSignature(payload, key), 'base64url');
+    const expected = Buffer.from(computeSignature(payload, key));
     // timingSafeEqual needs equal lengths; a length mismatch is a mismatch, and says nothing about the key.
     return given.length === expected.length && timingSafeEqual(given, expected);
   });
-  if (sigs.length !== 1 || !matches) throw new ForbiddenError('INVALID_SIGNATURE', 'the URL signature does not match');
-  const exp = query.get('exp');
+  if (signatures.length !== 1 || !isSignature(last) || !matches) throw new ForbiddenError('INVALID_SIGNATURE', 'the URL signature does not match');
+  const exp = new URLSearchParams(rawQuery).get('exp');
   if (exp !== null && !(/^\d{1,12}$/.test(exp) && Number(exp) > nowSeconds)) {
     throw new ForbiddenError('SIGNATURE_EXPIRED', 'the signed URL has expired');
   }

@@ -5,6 +5,7 @@
  * it on its own.
  */
 import { PARAM_NAMES, spell, type RequestedSpec } from '../transforms/params.js';
+import { encodeQueryComponent } from './request/query-spelling.js';
 import { signPathAndQuery } from './signing.js';
 
 /** Every transform parameter of the parameter table, typed as the origin reads it, plus `preset`. */
@@ -22,9 +23,9 @@ export interface ImageUrlOptions {
 /** The order parameters are written in: `preset`, then the parameter table's (the variant key's) order. */
 const PARAM_ORDER = ['preset', ...PARAM_NAMES] as const;
 
-/** The origin's one spelling; commas stay readable, everything else that could end a parameter is encoded. */
+/** The origin's one spelling of the value, percent-encoded exactly where the origin expects it. */
 function formatValue(value: NonNullable<ImageParams[keyof ImageParams]>): string {
-  return encodeURIComponent(spell(value)).replace(/%2C/g, ',');
+  return encodeQueryComponent(spell(value));
 }
 
 export function buildImageUrl(key: string, params: ImageParams = {}, options: ImageUrlOptions = {}): string {

@@ -397,7 +397,7 @@ describe('an OSS URL and its native equivalent are one variant', () => {
     ['image/crop,x_0,y_0,w_200,h_200,g_nw', 'crop=0,0,200,200&cropg=nw&anim=1'],
     ['image/resize,w_200/rotate,90', 'rot=90&h=200&anim=1'],
     ['image/indexcrop,x_500,i_1/circle,r_100/format,png', 'icrop=x,500,1&circle=100&fm=png&anim=1'],
-    ['image/resize,w_200/blur,r_3,s_2/sharpen,100/contrast,-20/bright,10', 'w=200&blur=2.00&sharpen=1.0&con=-20&bri=10&anim=1'],
+    ['image/resize,w_200/blur,r_3,s_2/sharpen,100/contrast,-20/bright,10', 'w=200&blur=2&sharpen=1&con=-20&bri=10&anim=1'],
     ['image/rounded-corners,r_30/format,jpg/quality,Q_75', 'round=30&fm=jpg&q=75&anim=1'],
   ];
   for (const [value, native] of pairs) {

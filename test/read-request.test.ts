@@ -28,7 +28,7 @@ const specOf = (url: string) => {
 
 describe('readRequest', () => {
   test('native parameters become a typed requested spec, defaults not yet filled', () => {
-    assert.deepEqual(specOf('/a.jpg?w=400&fm=jpg&crop=1,2,30,40&blur=1.50'), { w: 400, fm: 'jpeg', crop: [1, 2, 30, 40], blur: 1.5 });
+    assert.deepEqual(specOf('/a.jpg?w=400&fm=jpg&crop=1,2,30,40&blur=1.5'), { w: 400, fm: 'jpeg', crop: [1, 2, 30, 40], blur: 1.5 });
     assert.deepEqual(read('/photos/my%20cat.jpg').key, 'photos/my cat.jpg');
   });
 

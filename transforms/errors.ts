@@ -44,12 +44,21 @@ export abstract class OriginError extends Error {
   }
 }
 
+/** Problems listed in one answer: a query of 1,500 unknown parameters must not make a 100 KB error. */
+export const MAX_LISTED_PROBLEMS = 20;
+
 export class InvalidRequestError extends OriginError {
   readonly status = 400;
   readonly code: string;
+  /** Problems beyond the first `MAX_LISTED_PROBLEMS`, counted but not listed. */
+  readonly omittedProblems: number;
   constructor(problems: readonly Problem[], code = 'INVALID_PARAMS') {
-    super(problems.map((p) => `${p.param}: ${p.message}`).join('; '), { problems });
+    const listed = problems.slice(0, MAX_LISTED_PROBLEMS);
+    const omitted = problems.length - listed.length;
+    const more = omitted > 0 ? `; and ${omitted} more` : '';
+    super(`${listed.map((p) => `${p.param}: ${p.message}`).join('; ')}${more}`, { problems: listed });
     this.code = code;
+    this.omittedProblems = omitted;
   }
 }
 

@@ -60,10 +60,21 @@ interface ValueKind<T> {
 
 const range = (min: number, max: number) => z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
 
+/**
+ * A number in its one spelling (`String(Number(v)) === v`): `w=0100`, `dpr=2.0` and `bri=-0` would
+ * be more CDN entries of one image, so they are refused, naming the spelling to use.
+ */
 const numeric = (pattern: RegExp, message: string, min: number, max: number) =>
-  z.string().regex(pattern, message).transform(Number).pipe(range(min, max));
+  z
+    .string()
+    .regex(pattern, { error: message, abort: true })
+    .superRefine((v, ctx) => {
+      if (String(Number(v)) !== v) ctx.addIssue({ code: 'custom', message: `must be written as ${Number(v)}`, continue: false });
+    })
+    .transform(Number)
+    .pipe(range(min, max));
 
-/** A whole number, without sign or leading zeros beyond `0` itself. */
+/** A whole number, without sign. */
 const wholeNumber = (min: number, max: number) => numeric(/^\d{1,6}$/, 'must be a whole number', min, max);
 
 const integer = (min: number, max: number): ValueKind<number> => ({ schema: () => wholeNumber(min, max), values: `${min} … ${max}` });
@@ -88,9 +99,18 @@ const choice = <const T extends readonly [string, ...string[]]>(values: T): Valu
 /** An output side: 1 up to the configured cap. */
 const outputSide: ValueKind<number> = { schema: (l) => wholeNumber(1, l.maxOutputDimension), values: '1 … `ORIGIN_MAX_OUTPUT_DIMENSION`' };
 
-/** `auto` (resolved from client hints) or a value of `kind`. */
+/** `auto` (resolved from client hints) or a value of `kind`, whose problems are reported as its own. */
 const orAuto = <T>(kind: ValueKind<T>): ValueKind<T | 'auto'> => ({
-  schema: (l) => z.union([z.literal('auto'), kind.schema(l)]),
+  schema: (l) => {
+    const inner = kind.schema(l);
+    return z.string().transform((v, ctx): T | 'auto' => {
+      if (v === 'auto') return 'auto';
+      const result = inner.safeParse(v);
+      if (result.success) return result.data;
+      for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+      return z.NEVER;
+    });
+  },
   values: `${kind.values}, or \`auto\``,
 });
 
@@ -119,7 +139,7 @@ function row<T>(kind: ValueKind<T>, meaning: string, options: RowOptions<T> = {}
 const cropBox = custom('`x,y,w,h`', () =>
   z
     .string()
-    .regex(/^\d{1,6},\d{1,6},\d{1,6},\d{1,6}$/, 'must be x,y,w,h in whole pixels')
+    .regex(/^(0|[1-9]\d{0,5})(,(0|[1-9]\d{0,5})){3}$/, 'must be x,y,w,h in whole pixels, without leading zeros')
     .transform((v) => v.split(',').map(Number) as unknown as CropBox)
     .refine(([, , w, h]) => w >= 1 && h >= 1, 'w and h must be at least 1')
     .refine((box) => box.every((n) => n <= MAX_CROP_COORDINATE), `values must be at most ${MAX_CROP_COORDINATE}`),
@@ -128,7 +148,7 @@ const cropBox = custom('`x,y,w,h`', () =>
 const slices = custom('`x,size,index` or `y,size,index`', () =>
   z
     .string()
-    .regex(/^[xy],\d{1,6},\d{1,4}$/, 'must be x|y,size,index (e.g. x,200,1)')
+    .regex(/^[xy],(0|[1-9]\d{0,5}),(0|[1-9]\d{0,3})$/, 'must be x|y,size,index without leading zeros (e.g. x,200,1)')
     .transform((v): IndexCrop => {
       const [axis, size, index] = v.split(',');
       return [axis === 'x' ? 'x' : 'y', Number(size), Number(index)];

@@ -3,10 +3,16 @@
  * cacheable for a short while (a CDN then absorbs floods of bad URLs); server and storage errors
  * are `no-store`, so a passing outage is never kept.
  */
-import { InternalError, OriginError } from '../../transforms/errors.js';
+import { InternalError, InvalidRequestError, OriginError } from '../../transforms/errors.js';
 
 export interface ErrorBody {
-  readonly error: { readonly code: string; readonly message: string; readonly problems?: readonly { param: string; message: string }[] };
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly problems?: readonly { param: string; message: string }[];
+    /** How many problems beyond the listed ones there were. */
+    readonly omittedProblems?: number;
+  };
 }
 
 export interface ErrorResponse {
@@ -47,6 +53,7 @@ export function toErrorResponse(thrown: unknown, errorCacheControl: string): Err
         code: error.code,
         message: SERVER_MESSAGES[error.status] ?? error.message,
         ...(error.problems.length > 0 && { problems: error.problems }),
+        ...(error instanceof InvalidRequestError && error.omittedProblems > 0 && { omittedProblems: error.omittedProblems }),
       },
     },
     error,

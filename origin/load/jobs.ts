@@ -5,7 +5,7 @@
  */
 import { economizeSpec, KEY_VERSION, type CanonicalSpec } from '../../transforms/canonical.js';
 import type { InfoShape } from '../request/read-request.js';
-import { parseKey } from '../sources/parse-key.js';
+import { toSourceKey } from '../sources/parse-key.js';
 import type { SourceKey } from '../sources/source.js';
 import { variantKey, type VariantKey } from '../variant-key.js';
 
@@ -21,8 +21,8 @@ export type Job =
   | { readonly kind: 'info'; readonly key: SourceKey; readonly variant: VariantKey; readonly shape: InfoShape };
 
 export function imageJob(key: SourceKey, spec: CanonicalSpec): Job {
-  // The logo key comes from the preset file or a URL, and obeys the same rules as request keys.
-  const logoKey = spec.wm?.kind === 'image' ? parseKey(`/${spec.wm.key}`) : undefined;
+  // The logo key comes decoded from the preset file or an OSS URL, and obeys the same rules as request keys.
+  const logoKey = spec.wm?.kind === 'image' ? toSourceKey(spec.wm.key, 'wm') : undefined;
   return { kind: 'image', key, variant: variantKey(key, spec), spec, ...(logoKey && { logoKey }) };
 }
 

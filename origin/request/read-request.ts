@@ -10,11 +10,12 @@ import { InvalidRequestError } from '../../transforms/errors.js';
 import type { SpecParser } from '../../transforms/parse-spec.js';
 import type { RequestedSpec } from '../../transforms/params.js';
 import type { Watermark } from '../../transforms/watermark.js';
-import { readOssProcess, type OssRequest } from './oss/index.js';
 import type { HeaderReader } from '../http/client-hints.js';
 import { verifySignature } from '../signing.js';
 import { parseKey } from '../sources/parse-key.js';
 import type { SourceKey } from '../sources/source.js';
+import { readOssProcess, type OssRequest } from './oss/index.js';
+import { querySpellingProblems } from './query-spelling.js';
 import { chooseWatermark } from './watermark-choice.js';
 
 export interface RequestDeps {
@@ -51,6 +52,8 @@ export function readRequest(deps: RequestDeps, req: RawRequest): ImageRequest {
   const query = new URLSearchParams(req.rawQuery);
   const signed = deps.signingKeys.length > 0;
   if (signed) acceptSignature(deps, req, query); // 403
+  const spelling = querySpellingProblems(req.rawQuery);
+  if (spelling.length > 0) throw new InvalidRequestError(spelling); // 400: one spelling per URL
   const key = parseKey(req.path); // 400 on traversal, NUL, …
   const oss = readOss(query);
   const shape = infoShape(query, oss);
@@ -64,7 +67,7 @@ export function readRequest(deps: RequestDeps, req: RawRequest): ImageRequest {
 
 /** Checks `sig` (and `exp`) and removes them, so the rest of the flow sees only transform parameters. */
 function acceptSignature(deps: RequestDeps, req: RawRequest, query: URLSearchParams): void {
-  verifySignature(req.path, query, req.rawQuery, deps.signingKeys, Math.floor(Date.now() / 1000));
+  verifySignature(req.path, req.rawQuery, deps.signingKeys, Math.floor(Date.now() / 1000));
   query.delete('sig');
   query.delete('exp');
 }

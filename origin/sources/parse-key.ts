@@ -14,8 +14,12 @@ export function parseKey(rawPath: string): SourceKey {
   } catch {
     throw new InvalidRequestError([{ param: 'key', message: 'malformed percent-encoding' }], 'INVALID_KEY');
   }
-  const key = decoded.replace(/^\//, '');
+  return toSourceKey(decoded.replace(/^\//, ''));
+}
+
+/** A key already decoded (from the preset file, or an OSS watermark object), checked by the same rules. */
+export function toSourceKey(key: string, param = 'key'): SourceKey {
   const problem = sourceKeyProblem(key);
-  if (problem) throw new InvalidRequestError([{ param: 'key', message: problem }], 'INVALID_KEY');
+  if (problem) throw new InvalidRequestError([{ param, message: problem }], 'INVALID_KEY');
   return key as SourceKey;
 }

@@ -33,8 +33,10 @@ function wholeNumber(pattern: RegExp, min: number, max: number, range: string): 
     read(param, raw, problems) {
       if (!pattern.test(raw)) return problems.add(param, 'must be a whole number');
       const n = Number(raw);
+      // One spelling per result: `w_0100` and `w_100` would be two CDN entries of one image.
+      if (String(n) !== raw) return problems.add(param, `must be written as ${n}`);
       if (n < min || n > max) return problems.add(param, `must be ${range}`);
-      return n === 0 ? 0 : n; // no -0
+      return n;
     },
   };
 }

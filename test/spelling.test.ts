@@ -12,8 +12,11 @@ import { toErrorResponse } from '../origin/http/error-response.js';
 import { readRequest, type RequestDeps } from '../origin/request/read-request.js';
 import { signPathAndQuery } from '../origin/signing.js';
 import { buildImageUrl } from '../origin/url-builder.js';
+import { imageJob } from '../origin/load/jobs.js';
+import type { SourceKey } from '../origin/sources/source.js';
 import { DEFAULT_LIMITS } from '../transforms/limits.js';
 import { createSpecParser } from '../transforms/parse-spec.js';
+import { specFor } from './helpers/specs.js';
 
 const parseSpec = createSpecParser(DEFAULT_LIMITS);
 const deps: RequestDeps = { parseSpec, catalog: createPresetCatalog(DEFAULT_PRESET_FILE, parseSpec), presetsOnly: false, signingKeys: [] };
@@ -105,5 +108,16 @@ describe('error bodies are bounded', () => {
     assert.equal(body.error.problems?.length, 20);
     assert.equal(body.error.omittedProblems, 1480);
     assert.ok(JSON.stringify(body).length < 3000, `${JSON.stringify(body).length} bytes`);
+  });
+});
+
+describe('keys are decoded once', () => {
+  test('an OSS watermark object key is used as decoded from its base64, not percent-decoded again', () => {
+    const encoded = Buffer.from('logos/a%41.png').toString('base64url');
+    const request = read(`/a.jpg?x-oss-process=image/watermark,image_${encoded}`);
+    assert.equal(request.kind === 'variant' && request.watermark?.kind === 'image' && request.watermark.key, 'logos/a%41.png');
+    const spec = specFor('', 'legacy', DEFAULT_LIMITS, request.kind === 'variant' && request.watermark ? { watermark: request.watermark } : {});
+    const job = imageJob('a.jpg' as SourceKey, spec);
+    assert.equal(job.kind === 'image' && job.logoKey, 'logos/a%41.png');
   });
 });

@@ -13,7 +13,7 @@ COPY tsconfig.json ./
 COPY origin ./origin
 COPY transforms ./transforms
 COPY presets ./presets
-# Only the server's code: tsconfig.json also includes bench/ and test/, which the image never runs.
+# Only the server's code: tsconfig.json also includes support/, bench/ and test/, which the image never runs.
 RUN npm run build
 
 FROM node:26-slim AS runtime

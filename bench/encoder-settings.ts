@@ -28,7 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp, { type AnimationOptions, type Sharp } from 'sharp';
 import { encoderOptions, type EncoderOptions } from '../transforms/formats.js';
-import { CORPUS } from '../test/helpers/paths.js';
+import { CORPUS } from '../support/paths.js';
 import type { OutputFormat } from '../transforms/spec.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
-import { CORPUS } from '../test/helpers/paths.js';
+import { CORPUS } from '../support/paths.js';
 import { seededRandom, weightedPick } from './workload.js';
 
 export type ImageKind = 'photo-0.5mp' | 'photo-2mp' | 'photo-12mp' | 'alpha-png';

@@ -24,7 +24,7 @@ import { decode } from './helpers/images.js';
 import { startLoopbackServer, type LoopbackServer } from './helpers/loopback-server.js';
 import { findNginx, renderTemplate, startNginx, type RunningNginx } from './helpers/nginx.js';
 import { rawGet, type RawResponse } from './helpers/origin.js';
-import { PROJECT_ROOT, SAMPLES } from './helpers/paths.js';
+import { PROJECT_ROOT, SAMPLES } from '../support/paths.js';
 import { startRecordingProxy, type Exchange, type RecordingProxy } from './helpers/recording-proxy.js';
 
 /** Real browsers' image Accept headers (the tests' shared table). */

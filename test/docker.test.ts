@@ -42,7 +42,7 @@ import { BROWSER_ACCEPTS } from './helpers/browsers.js';
 import { freePort, runToEnd, startChild, until, type RunningChild } from './helpers/child-processes.js';
 import { decode } from './helpers/images.js';
 import { rawGet } from './helpers/origin.js';
-import { PROJECT_ROOT } from './helpers/paths.js';
+import { PROJECT_ROOT } from '../support/paths.js';
 
 const DOCKERFILE = path.join(PROJECT_ROOT, 'Dockerfile');
 const DOCKERIGNORE = path.join(PROJECT_ROOT, '.dockerignore');

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import type { ImageInfo } from '../transforms/describe-image.js';
 import { imageDistance } from './helpers/images.js';
 import { jsonError, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
-import { CORPUS } from './helpers/paths.js';
+import { CORPUS } from '../support/paths.js';
 
 let origin: RunningOrigin;
 before(async () => {

@@ -18,7 +18,7 @@ import { runPipeline } from '../transforms/pipeline.js';
 import { createSpecParser } from '../transforms/spec.js';
 import type { Watermark } from '../transforms/watermark.js';
 import { decode, imageDistance, meanColour } from './helpers/images.js';
-import { CORPUS } from './helpers/paths.js';
+import { CORPUS } from '../support/paths.js';
 
 /**
  * Where each example comes from: Alibaba Cloud's OSS documentation, "Data Processing" → "Image

@@ -7,7 +7,7 @@ import { UnprocessableImageError, type OriginError } from '../transforms/errors.
 import { DEFAULT_LIMITS } from '../transforms/limits.js';
 import { runPipeline } from '../transforms/pipeline.js';
 import { decode, imageDistance, meanColour } from './helpers/images.js';
-import { CORPUS, fixture } from './helpers/paths.js';
+import { CORPUS, fixture } from '../support/paths.js';
 import { specFor } from './helpers/specs.js';
 
 const corpus = (name: string) => readFile(path.join(CORPUS, name));

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decode } from './helpers/images.js';
 import { jsonError, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
-import { CORPUS, fixture } from './helpers/paths.js';
+import { CORPUS, fixture } from '../support/paths.js';
 
 const SECRET = 'TOP-SECRET-CONTENT-OUTSIDE-THE-ROOT';
 let root: string;

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { decode, imageDistance, meanColour } from './helpers/images.js';
 import { jsonError, rawGet, startOrigin, type RawResponse, type RunningOrigin } from './helpers/origin.js';
 import { BROWSER_ACCEPTS } from './helpers/browsers.js';
-import { CORPUS } from './helpers/paths.js';
+import { CORPUS } from '../support/paths.js';
 
 let origin: RunningOrigin;
 before(async () => {

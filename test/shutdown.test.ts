@@ -12,7 +12,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { decode } from './helpers/images.js';
 import { metricValue, rawGet } from './helpers/origin.js';
-import { CORPUS, PROJECT_ROOT } from './helpers/paths.js';
+import { CORPUS, PROJECT_ROOT } from '../support/paths.js';
 
 async function freePort(): Promise<number> {
   const server = net.createServer();

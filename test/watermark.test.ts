@@ -13,7 +13,7 @@ import { runPipeline } from '../transforms/pipeline.js';
 import { DEFAULT_TEXT_STYLE, type ImageWatermark, type TextWatermark } from '../transforms/watermark.js';
 import { decode, imageDistance, meanColour } from './helpers/images.js';
 import { jsonError, metricValue, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
-import { fixture, SAMPLES } from './helpers/paths.js';
+import { fixture, SAMPLES } from '../support/paths.js';
 import { specFor } from './helpers/specs.js';
 import { signPathAndQuery } from '../origin/signing.js';
 

@@ -1,4 +1,7 @@
-/** Paths the tests share, resolved from the project root whether running from test/ or dist/test/. */
+/**
+ * Paths test/ and bench/ share, resolved from the project root whether running from the sources or
+ * from dist/ (support/ sits beside test/ and bench/, so bench never imports from test/).
+ */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

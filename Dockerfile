@@ -8,12 +8,14 @@
 FROM node:26-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: package.json's `prepare` builds, before the sources are here; the build is the
+# step below. No dependency has an install script (sharp ships prebuilt binaries).
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY origin ./origin
 COPY transforms ./transforms
 COPY presets ./presets
-# Only the server's code: tsconfig.json also includes bench/ and test/, which the image never runs.
+# Only the server's code: tsconfig.json also includes support/, bench/ and test/, which the image never runs.
 RUN npm run build
 
 FROM node:26-slim AS runtime
@@ -36,7 +38,8 @@ ENV LD_PRELOAD=/usr/local/lib/libjemalloc.so.2 \
     PORT=8080
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# --ignore-scripts again: `prepare` would build, and the runtime has neither tsc nor the sources.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/origin ./dist/origin
 COPY --from=build /app/dist/transforms ./dist/transforms
 COPY --from=build /app/dist/presets ./dist/presets

@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../test/helpers/paths.js';
+import { PROJECT_ROOT } from '../support/paths.js';
 import { createChildRegistry, type ChildRecord } from './children.js';
 import { chooseAllocator, chooseTool, describeEnvironment } from './environment.js';
 import type { LoadTool } from './fixed-load.js';

@@ -3,9 +3,9 @@
  *
  *   npm run build && node dist/bench/encoder-settings.js [--json out.json] [--reps N] [--only jpeg,avif]
  *
- * For a few corpus images (../shared/corpus, beside the project) it runs the same work a request
- * does (decode with auto-orientation, resize to a feed width without enlarging, encode) once per
- * candidate encoder setting, at the same quality, and reports per setting:
+ * For a few corpus images (support/corpus.ts: committed in support/corpus/, or generated from those)
+ * it runs the same work a request does (decode with auto-orientation, resize to a feed width
+ * without enlarging, encode) once per candidate encoder setting, at the same quality, and reports per setting:
  *
  *   - ms:      median wall time of the whole decode+resize+encode, per image, on ONE core
  *              (sharp.concurrency(1), sharp.cache(false), one image at a time);
@@ -23,12 +23,11 @@
  * A row marked `*` is the setting transforms/formats.ts uses today (it is added if no candidate
  * matches it).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import sharp, { type AnimationOptions, type Sharp } from 'sharp';
 import { encoderOptions, type EncoderOptions } from '../transforms/formats.js';
-import { CORPUS } from '../test/helpers/paths.js';
+import { CORPUS, readCorpus } from '../support/corpus.js';
 import type { OutputFormat } from '../transforms/params.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -391,7 +390,7 @@ function withCurrent(group: Group): { candidates: Candidate[]; current: EncoderO
 async function runInput(c: InputCase, args: Args): Promise<InputResult | undefined> {
   const groups = c.groups.filter((g) => !args.only || args.only.has(g.format));
   if (groups.length === 0) return undefined;
-  const input = readFileSync(path.join(CORPUS, c.file));
+  const input = await readCorpus(c.file);
   const meta = await sharp(input, { animated: c.animated }).metadata();
   const pages = meta.pages ?? 1;
   // Raw pixels carry no frame delays or loop count; give them back so both paths write the same file.
@@ -673,7 +672,7 @@ async function main(): Promise<void> {
   );
   console.log(`cpu: ${env.cpu} x ${env.cpuCount} (${env.platform}); sharp.concurrency=${env.sharpConcurrency}, cache off`);
   console.log(`load average at start: ${env.loadAvgStart.map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`quality: JPEG ${JPEG_Q}, WebP ${WEBP_Q}, AVIF ${AVIF_Q}; corpus: ${CORPUS}`);
+  console.log(`quality: JPEG ${JPEG_Q}, WebP ${WEBP_Q}, AVIF ${AVIF_Q}; corpus: ${CORPUS} (and files generated from it)`);
   console.log('ms = median wall ms per image (decode+resize+encode, one core); enc = encoder alone on the resized pixels;');
   console.log('x = ratio to the [base] row (sharp default); x sum bytes = total bytes over the inputs against the base total;');
   console.log('MAE (0-255) / PSNR / SSIM-Y (8x8 blocks) of the decoded output vs the un-encoded resized pixels, full size;');

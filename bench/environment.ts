@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { PROJECT_ROOT } from '../test/helpers/paths.js';
+import { PROJECT_ROOT } from '../support/paths.js';
 import { wrkVersion, type LoadTool } from './fixed-load.js';
 import type { AllocatorChoice, ToolChoice } from './options.js';
 

@@ -1,12 +1,10 @@
 /**
- * The benchmark's image set, built in memory from the shared corpus (../shared/corpus, see its
- * SOURCES.md) with sharp: feed-sized photos of about 0.5, 2 and 12 megapixels and a PNG with
- * alpha. The `tiny` set (for the plumbing test) has the same kinds at a fraction of the pixels.
+ * The benchmark's image set, built in memory from the test-image corpus (support/corpus.ts: the
+ * files in support/corpus/, see its SOURCES.md, and those generated from them) with sharp:
+ * feed-sized photos of about 0.5, 2 and 12 megapixels and a PNG with alpha. The `tiny` set (for the plumbing test) has the same kinds at a fraction of the pixels.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
-import { CORPUS } from '../test/helpers/paths.js';
+import { readCorpus } from '../support/corpus.js';
 import { seededRandom, weightedPick } from './workload.js';
 
 export type ImageKind = 'photo-0.5mp' | 'photo-2mp' | 'photo-12mp' | 'alpha-png';
@@ -22,7 +20,7 @@ export interface BenchImage {
   readonly description: string;
 }
 
-const corpus = (file: string) => readFile(path.join(CORPUS, file));
+const corpus = (file: string) => readCorpus(file);
 
 async function describe(kind: ImageKind, name: string, bytes: Buffer, description: string): Promise<BenchImage> {
   const { autoOrient } = await sharp(bytes).metadata();

@@ -5,7 +5,7 @@
  * the child answers `{ env }` (the variables that point the origin at it) once every object is
  * stored. It closes the server (and removes its folder) when the parent disconnects or on SIGTERM.
  */
-import { startS3rver, type RunningS3rver } from '../test/helpers/s3rver.js';
+import { startS3rver, type RunningS3rver } from '../support/s3rver.js';
 
 export interface SeedMessage {
   /** Distinct object bodies by name. */

@@ -24,7 +24,8 @@ import { decode } from './helpers/images.js';
 import { startLoopbackServer, type LoopbackServer } from './helpers/loopback-server.js';
 import { findNginx, renderTemplate, startNginx, type RunningNginx } from './helpers/nginx.js';
 import { rawGet, type RawResponse } from './helpers/origin.js';
-import { PROJECT_ROOT, SAMPLES } from './helpers/paths.js';
+import { PROJECT_ROOT, SAMPLES } from '../support/paths.js';
+import { requireSystem } from '../support/system.js';
 import { startRecordingProxy, type Exchange, type RecordingProxy } from './helpers/recording-proxy.js';
 
 /** Real browsers' image Accept headers (the tests' shared table). */
@@ -95,7 +96,7 @@ async function startCache(binary: string, root: string, name: string, template: 
   return startNginx(binary, configFile, stateDir, port);
 }
 
-describe('behind a real HTTP cache (nginx proxy_cache running deploy/cdn/nginx.conf)', () => {
+describe('behind a real HTTP cache (nginx proxy_cache running deploy/cdn/nginx.conf)', requireSystem({ program: 'nginx', debianPackage: 'nginx' }), () => {
   let root: string | undefined;
   let storage: Awaited<ReturnType<typeof startStorage>> | undefined;
   let origin: RunningChild | undefined;
@@ -130,7 +131,7 @@ describe('behind a real HTTP cache (nginx proxy_cache running deploy/cdn/nginx.c
   } as const;
 
   before(async () => {
-    const nginx = findNginx(); // fails with the install command when nginx is missing
+    const nginx = findNginx(); // on PATH (requireSystem above): checks its version
     root = await mkdtemp(path.join(os.tmpdir(), 'cdn-cache-'));
     const objects = path.join(root, 'storage');
     await mkdir(objects);

@@ -8,7 +8,7 @@ import { createSpecParser } from '../transforms/parse-spec.js';
 import { decode } from './helpers/images.js';
 import { rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
 import { BROWSER_ACCEPTS } from './helpers/browsers.js';
-import { CORPUS } from './helpers/paths.js';
+import { CORPUS } from '../support/paths.js';
 
 const PHOTO = '/photos/evening-glow-baseline.jpg'; // 2560x1600
 let origin: RunningOrigin;

@@ -22,7 +22,7 @@ import { z } from 'zod';
 import { loadConfig, type Config } from '../origin/config.js';
 import { parseDockerfile, parseEnv } from './helpers/dockerfile.js';
 import { loadYaml, quantity, schemaProblems, strictProblems, type Manifest } from './helpers/manifests.js';
-import { PROJECT_ROOT } from './helpers/paths.js';
+import { PROJECT_ROOT } from '../support/paths.js';
 
 const KUBERNETES = 'deploy/kubernetes';
 const KNATIVE = 'deploy/knative/service.yaml';

@@ -42,7 +42,8 @@ import { BROWSER_ACCEPTS } from './helpers/browsers.js';
 import { freePort, runToEnd, startChild, until, type RunningChild } from './helpers/child-processes.js';
 import { decode } from './helpers/images.js';
 import { rawGet } from './helpers/origin.js';
-import { PROJECT_ROOT } from './helpers/paths.js';
+import { PROJECT_ROOT } from '../support/paths.js';
+import { requireSystem } from '../support/system.js';
 
 const DOCKERFILE = path.join(PROJECT_ROOT, 'Dockerfile');
 const DOCKERIGNORE = path.join(PROJECT_ROOT, '.dockerignore');
@@ -292,7 +293,13 @@ function serverPid(launched: RunningChild, hasInit: boolean): number | undefined
   return undefined;
 }
 
-test('built by the Dockerfile’s own steps from a clean copy of the build context, the image’s command serves an image', async (t) => {
+/** The Debian packages the final stage installs: the replay needs them here (.ci/run installs them), else it skips. */
+const IMAGE_PACKAGES = parseDockerfile(readFileSync(DOCKERFILE, 'utf8'))
+  .at(-1)!
+  .instructions.filter((i) => i.keyword === 'RUN')
+  .flatMap((i) => splitAndList(i.args).flatMap(aptInstallPackages));
+
+test('built by the Dockerfile’s own steps from a clean copy of the build context, the image’s command serves an image', requireSystem(...IMAGE_PACKAGES.map((debianPackage) => ({ debianPackage }))), async (t) => {
   const stages = await loadDockerfile();
   const root = await mkdtemp(path.join(os.tmpdir(), 'docker-replay-'));
   let server: RunningChild | undefined;

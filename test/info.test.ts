@@ -8,10 +8,12 @@ import sharp from 'sharp';
 import type { ImageInfo } from '../transforms/describe-image.js';
 import { imageDistance } from './helpers/images.js';
 import { jsonError, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
-import { CORPUS } from './helpers/paths.js';
+import { corpusFolder } from '../support/corpus.js';
 
 let origin: RunningOrigin;
+let CORPUS: string; // the committed and the generated corpus files
 before(async () => {
+  CORPUS = await corpusFolder(['anim/photo-pan-24f.gif', 'png/rgba-soft-alpha.png']);
   origin = await startOrigin({ ORIGIN_SOURCE: `fs:${CORPUS}` });
 });
 after(() => origin.close());

@@ -16,7 +16,7 @@ import { DEFAULT_LIMITS } from '../transforms/limits.js';
 import { runPipeline } from '../transforms/pipeline.js';
 import type { Watermark } from '../transforms/watermark.js';
 import { decode, imageDistance, meanColour } from './helpers/images.js';
-import { CORPUS } from './helpers/paths.js';
+import { CORPUS } from '../support/paths.js';
 import { specFor } from './helpers/specs.js';
 
 /**

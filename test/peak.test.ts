@@ -4,20 +4,21 @@
  * No timing thresholds: only counts, statuses, headers and decoded images.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { decode } from './helpers/images.js';
 import { metricSum, metricValue, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
-import { CORPUS } from './helpers/paths.js';
+import { readCorpus } from '../support/corpus.js';
+import { CORPUS } from '../support/paths.js';
 
 let root: string;
 before(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'origin-peak-'));
   await mkdir(path.join(root, 'p'));
   for (let i = 0; i < 12; i++) await copyFile(path.join(CORPUS, 'photos/evening-glow-baseline.jpg'), path.join(root, 'p', `${i}.jpg`));
-  await copyFile(path.join(CORPUS, 'photos/the-mouse-3840x2400.jpg'), path.join(root, 'big.jpg'));
+  await writeFile(path.join(root, 'big.jpg'), await readCorpus('photos/the-mouse-3840x2400.jpg'));
 });
 
 async function withOrigin(env: Record<string, string>, run: (origin: RunningOrigin) => Promise<void>): Promise<void> {

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { describe, test } from 'node:test';
 import sharp, { type Region } from 'sharp';
 import { UnprocessableImageError, type OriginError } from '../transforms/errors.js';
 import { DEFAULT_LIMITS } from '../transforms/limits.js';
 import { runPipeline } from '../transforms/pipeline.js';
 import { decode, imageDistance, meanColour } from './helpers/images.js';
-import { CORPUS, fixture } from './helpers/paths.js';
+import { readCorpus } from '../support/corpus.js';
+import { fixture } from '../support/paths.js';
 import { specFor } from './helpers/specs.js';
 
-const corpus = (name: string) => readFile(path.join(CORPUS, name));
+const corpus = (name: string) => readCorpus(name);
 const run = async (name: string, query: string, token: 'avif' | 'webp' | 'legacy' = 'legacy') =>
   runPipeline(await corpus(name), specFor(query, token), DEFAULT_LIMITS);
 

@@ -11,7 +11,7 @@ import { DEFAULT_LIMITS } from '../transforms/limits.js';
 import { createSpecParser } from '../transforms/parse-spec.js';
 import { decode } from './helpers/images.js';
 import { jsonError, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
-import { CORPUS, PROJECT_ROOT } from './helpers/paths.js';
+import { CORPUS, PROJECT_ROOT } from '../support/paths.js';
 
 const parseSpec = createSpecParser(DEFAULT_LIMITS);
 const PHOTO = '/photos/evening-glow-baseline.jpg';

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { PARAM_NAMES, PARAMS } from '../transforms/params.js';
-import { PROJECT_ROOT } from './helpers/paths.js';
+import { PROJECT_ROOT } from '../support/paths.js';
 
 function parameterTable(): string {
   const rows = PARAM_NAMES.map((name) => {

@@ -11,7 +11,7 @@ import {
   SourceTooLargeError,
   SourceUnavailableError,
 } from '../origin/errors.js';
-import { startS3rver, type RunningS3rver } from './helpers/s3rver.js';
+import { startS3rver, type RunningS3rver } from '../support/s3rver.js';
 import { startLoopbackServer, type LoopbackServer } from './helpers/loopback-server.js';
 
 const key = (k: string): SourceKey => k as SourceKey;

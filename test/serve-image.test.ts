@@ -11,7 +11,7 @@ import { serveImage, type IncomingRequest } from '../origin/flow/serve-image.js'
 import { createSource } from '../origin/sources/create-source.js';
 import type { ImageSource } from '../origin/sources/source.js';
 import { decode } from './helpers/images.js';
-import { SAMPLES } from './helpers/paths.js';
+import { SAMPLES } from '../support/paths.js';
 
 interface Flow extends OriginParts {
   readonly calls: { fetch: number; stat: number };

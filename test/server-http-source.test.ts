@@ -8,7 +8,7 @@ import { createSource } from '../origin/sources/create-source.js';
 import { decode } from './helpers/images.js';
 import { startLoopbackServer, type LoopbackServer } from './helpers/loopback-server.js';
 import { jsonError, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
-import { CORPUS } from './helpers/paths.js';
+import { CORPUS } from '../support/paths.js';
 
 let storage: LoopbackServer;
 let origin: RunningOrigin;

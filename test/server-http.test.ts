@@ -10,7 +10,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decode } from './helpers/images.js';
 import { jsonError, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
-import { CORPUS, fixture } from './helpers/paths.js';
+import { readCorpus } from '../support/corpus.js';
+import { CORPUS, fixture } from '../support/paths.js';
 
 const SECRET = 'TOP-SECRET-CONTENT-OUTSIDE-THE-ROOT';
 let root: string;
@@ -177,7 +178,7 @@ describe('refusals', () => {
   }
 
   test('a source above ORIGIN_SOURCE_MAX_BYTES is 413 (the test origin allows 1 MB)', async () => {
-    await copyFile(path.join(CORPUS, 'photos/the-mouse-3840x2400.jpg'), path.join(root, 'big.jpg'));
+    await writeFile(path.join(root, 'big.jpg'), await readCorpus('photos/the-mouse-3840x2400.jpg'));
     const r = await get('/big.jpg?w=100');
     assert.equal(r.status, 413);
     assert.equal(jsonError(r).code, 'SOURCE_TOO_LARGE');

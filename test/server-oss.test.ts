@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { decode } from './helpers/images.js';
 import { jsonError, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
-import { CORPUS } from './helpers/paths.js';
+import { CORPUS } from '../support/paths.js';
 
 let origin: RunningOrigin;
 before(async () => {

@@ -8,10 +8,12 @@ import sharp from 'sharp';
 import { decode, imageDistance, meanColour } from './helpers/images.js';
 import { jsonError, rawGet, startOrigin, type RawResponse, type RunningOrigin } from './helpers/origin.js';
 import { BROWSER_ACCEPTS } from './helpers/browsers.js';
-import { CORPUS } from './helpers/paths.js';
+import { corpusFolder } from '../support/corpus.js';
 
 let origin: RunningOrigin;
+let CORPUS: string; // the committed and the generated corpus files
 before(async () => {
+  CORPUS = await corpusFolder(['anim/photo-pan-24f.gif', 'png/rgba-soft-alpha.png', 'edge/tall-480x9600.jpg']);
   origin = await startOrigin({ ORIGIN_SOURCE: `fs:${CORPUS}` });
 });
 after(() => origin.close());

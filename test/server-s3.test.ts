@@ -9,8 +9,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decode } from './helpers/images.js';
 import { jsonError, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
-import { CORPUS } from './helpers/paths.js';
-import { startS3rver, type RunningS3rver } from './helpers/s3rver.js';
+import { CORPUS } from '../support/paths.js';
+import { startS3rver, type RunningS3rver } from '../support/s3rver.js';
 
 let s3: RunningS3rver;
 let origin: RunningOrigin;

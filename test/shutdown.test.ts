@@ -5,14 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { decode } from './helpers/images.js';
 import { metricValue, rawGet } from './helpers/origin.js';
-import { CORPUS, PROJECT_ROOT } from './helpers/paths.js';
+import { readCorpus } from '../support/corpus.js';
+import { PROJECT_ROOT } from '../support/paths.js';
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -33,7 +34,7 @@ async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
 
 test('SIGTERM lets in-flight requests finish with 200, refuses new ones, and exits 0', async () => {
   const root = await mkdtemp(path.join(os.tmpdir(), 'origin-shutdown-'));
-  await copyFile(path.join(CORPUS, 'photos/the-mouse-3840x2400.jpg'), path.join(root, 'big.jpg'));
+  await writeFile(path.join(root, 'big.jpg'), await readCorpus('photos/the-mouse-3840x2400.jpg'));
   const [port, metricsPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, ['dist/origin/main.js'], {
     cwd: PROJECT_ROOT,

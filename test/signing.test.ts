@@ -7,7 +7,7 @@ import { signaturePayload, signPathAndQuery } from '../origin/signing.js';
 import { buildImageUrl, buildSrcset } from '../origin/url-builder.js';
 import { decode } from './helpers/images.js';
 import { jsonError, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
-import { CORPUS, PROJECT_ROOT } from './helpers/paths.js';
+import { CORPUS, PROJECT_ROOT } from '../support/paths.js';
 
 const OLD_KEY = 'old-key-0123456789abcdef';
 const NEW_KEY = 'new-key-fedcba9876543210';

@@ -13,8 +13,9 @@ import { runPipeline } from '../transforms/pipeline.js';
 import { DEFAULT_TEXT_STYLE, type ImageWatermark, type TextWatermark } from '../transforms/watermark.js';
 import { decode, imageDistance, meanColour } from './helpers/images.js';
 import { jsonError, metricValue, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
-import { fixture, SAMPLES } from './helpers/paths.js';
+import { fixture, SAMPLES } from '../support/paths.js';
 import { specFor } from './helpers/specs.js';
+import { requireSystem } from '../support/system.js';
 import { signPathAndQuery } from '../origin/signing.js';
 
 const grey = (width: number, height: number) =>
@@ -57,7 +58,8 @@ describe('text watermarks', () => {
   const TEXT = '水印 ウォーターマーク 워터마크';
   const mark: TextWatermark = { ...DEFAULT_TEXT_STYLE, text: TEXT, sizePx: 40, color: '000000', shadow: false, opacity: 1, gravity: 'nw', margin: 0, offset: { x: 0, y: 0 } };
 
-  test('Chinese, Japanese and Korean render as real glyphs, not boxes', async () => {
+  const cjkFont = requireSystem({ file: '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc', what: 'the font Noto Sans CJK SC', debianPackage: 'fonts-noto-cjk' });
+  test('Chinese, Japanese and Korean render as real glyphs, not boxes', cjkFont, async () => {
     const white = await sharp({ create: { width: 800, height: 120, channels: 3, background: '#ffffff' } }).png().toBuffer();
     const out = await runPipeline(white, withMark('fm=png', mark), DEFAULT_LIMITS);
     const reference = await readFile(fixture('cjk-reference.png')); // Pango + Noto Sans CJK, black on white, 40 px

@@ -17,7 +17,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/Horizo
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { Service } from 'kubernetes-models/v1/Service';
 import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1/Service';
-import { PROJECT_ROOT } from './paths.js';
+import { PROJECT_ROOT } from '../../support/paths.js';
 
 export interface Manifest {
   /** "deploy/kubernetes/hpa.yaml#0" */

@@ -1,4 +1,7 @@
-/** Paths the tests share, resolved from the project root whether running from test/ or dist/test/. */
+/**
+ * Paths test/ and bench/ share, resolved from the project root whether running from the sources or
+ * from dist/ (support/ sits beside test/ and bench/, so bench never imports from test/).
+ */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +19,6 @@ function findProjectRoot(start: string): string {
 export const PROJECT_ROOT = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
 export const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures');
 export const SAMPLES = path.join(PROJECT_ROOT, 'samples');
-/** The shared test-image corpus beside the project (read-only; see its SOURCES.md). */
-export const CORPUS = path.resolve(PROJECT_ROOT, '..', 'shared', 'corpus');
+/** The committed test images (read-only; see its SOURCES.md, and support/corpus.ts for the generated ones). */
+export const CORPUS = path.join(PROJECT_ROOT, 'support', 'corpus');
 export const fixture = (name: string): string => path.join(FIXTURES, name);

@@ -1,6 +1,6 @@
 /**
- * A real S3-compatible server for tests: s3rver on 127.0.0.1 with an ephemeral port, its storage
- * in a fresh temporary folder, logging silenced. It creates one bucket, seeds it with objects,
+ * A real S3-compatible server for the tests and the benchmark's storage: s3rver on 127.0.0.1 with
+ * an ephemeral port, its storage in a fresh temporary folder, logging silenced. It creates one bucket, seeds it with objects,
  * lets tests add more through signed PutObject requests, and removes everything on `close()`.
  * The helper encodes and signs its PUTs on its own (not through the source under test), so a
  * round trip through it checks the source rather than agreeing with itself.
@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import aws4 from 'aws4';
 import { Agent, request } from 'undici';
-import type { SourceConfig } from '../../origin/config.js';
+import type { SourceConfig } from '../origin/config.js';
 
 /** s3rver's built-in account. */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;

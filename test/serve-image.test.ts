@@ -100,6 +100,18 @@ describe('serveImage', () => {
     }
   });
 
+  test('under pressure a request joins the full-quality transform already running instead of degrading', async () => {
+    const parts = flow({ ORIGIN_DEGRADE_QUEUE_DEPTH: '1' });
+    const url = '/evening-glow.jpg?w=1200&fm=avif';
+    const first = serveImage(parts.flow, request(url));
+    await new Promise((resolve) => setImmediate(resolve)); // the first has reserved its queue place
+    assert.ok(parts.transformQueue.queued + parts.transformQueue.running >= 1);
+    const answers = await Promise.all([first, ...Array.from({ length: 3 }, () => serveImage(parts.flow, request(url)))]);
+    assert.equal(new Set(answers.map((a) => a.headers.etag)).size, 1, 'one body for all four');
+    assert.ok(answers.every((a) => a.log.degraded === undefined));
+    assert.equal(await transforms(parts), 1);
+  });
+
   test('info requests answer JSON about the source', async () => {
     const answer = await serveImage(flow().flow, request('/leaf-alpha.png?info=1'));
     assert.equal(answer.headers['content-type'], 'application/json; charset=utf-8');

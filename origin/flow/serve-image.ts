@@ -52,7 +52,7 @@ export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<
   // 5. Consult the tiers: the variant, or under pressure its cheaper twin (a kept full-quality one still wins).
   let chosen = job;
   let kept = deps.variants.lookup(job);
-  const economy = !kept && deps.variants.shouldDegrade() ? economyJob(job) : undefined;
+  const economy = !kept && deps.variants.shouldDegrade(job) ? economyJob(job) : undefined;
   if (economy) [chosen, kept] = [economy, deps.variants.lookup(economy)];
   if (kept) return answer(conditions, policy, chosen, kept, true);
 

@@ -11,6 +11,8 @@ export interface SharedWork<T> {
    * abort reason if `signal` aborts first; the work goes on while others still wait.
    */
   run(key: string, signal: AbortSignal | undefined, produce: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** True while work for `key` is in flight (a caller would join it). */
+  has(key: string): boolean;
   /** Keys with work in flight. */
   readonly size: number;
 }
@@ -42,6 +44,7 @@ export function createSharedWork<T>(onJoin?: () => void): SharedWork<T> {
   }
 
   return {
+    has: (key) => flights.has(key),
     get size() {
       return flights.size;
     },

@@ -31,8 +31,11 @@ export interface Variant {
 export interface Variants {
   /** A kept variant, or undefined (counted as a hit or miss of the variant tier). */
   lookup(job: Job): Variant | undefined;
-  /** True while the transform queue is deep enough that new variants should be made the cheap way. */
-  shouldDegrade(): boolean;
+  /**
+   * True while the transform queue is deep enough that `job` should be made the cheap way: never
+   * when the full-quality variant is already being made, since joining it costs nothing more.
+   */
+  shouldDegrade(job: Job): boolean;
   /** Joins or starts the work for `job`; rejects with OverloadedError (503) when it cannot be taken. */
   make(job: Job, signal: AbortSignal): Promise<Variant>;
 }
@@ -101,7 +104,7 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
       metrics.cacheRequests.inc({ tier: 'variant', result: kept ? 'hit' : 'miss' });
       return kept;
     },
-    shouldDegrade: () => degradeQueueDepth > 0 && queue.queued >= degradeQueueDepth,
+    shouldDegrade: (job) => degradeQueueDepth > 0 && queue.queued >= degradeQueueDepth && !productions.has(job.variant),
     make: (job, signal) => productions.run(job.variant, signal, (work) => produce(job, work)),
   };
 }

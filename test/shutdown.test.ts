@@ -43,8 +43,9 @@ test('SIGTERM lets in-flight requests finish with 200, refuses new ones, and exi
   const child = spawn(process.execPath, ['dist/origin/main.js'], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), ORIGIN_METRICS_PORT: String(metricsPort), ORIGIN_SOURCE: `fs:${root}`, LOG_LEVEL: 'warn',
-      // The test is about draining, not shedding: a busy machine must not turn the queued two into 503s.
-      ORIGIN_TRANSFORM_WAIT_MS: '60000' },
+      // The test is about draining, not shedding: a busy machine must not turn the queued two into 503s,
+      // nor stretch the four transforms (about 17 s on an idle 2-core machine) past the grace period.
+      ORIGIN_TRANSFORM_WAIT_MS: '60000', ORIGIN_SHUTDOWN_GRACE_MS: '120000' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -7,7 +7,7 @@
 import net from 'node:net';
 
 export interface Ended {
-  /** Milliseconds from the connection to the server ending it. */
+  /** Milliseconds from beginning the connection to the server ending it. */
   readonly afterMs: number;
   /** Everything the server sent. */
   readonly received: Buffer;
@@ -20,8 +20,10 @@ export interface RawConnection {
    * connection, when it has not within `capMs`, so a missing limit fails the test instead of hanging it.
    */
   ended(capMs?: number): Promise<Ended>;
-  /** Milliseconds since the connection was made. */
+  /** Milliseconds since the connection was begun. */
   elapsed(): number;
+  /** Resolves with the elapsed milliseconds at the server's first byte. */
+  readonly firstData: Promise<number>;
   /** Writes `text` one byte every `everyMs`, until it runs out or the connection ends. */
   drip(text: string, everyMs: number): void;
   destroy(): void;
@@ -30,15 +32,19 @@ export interface RawConnection {
 /** Connects to the `http://127.0.0.1:port` base of a server; resolves once connected. */
 export async function connectRaw(base: string): Promise<RawConnection> {
   const { hostname, port } = new URL(base);
+  // Before connecting: the server cannot start a timer on this connection any earlier, so a
+  // limit measured from here is never measured short (the 'connect' event may come much later
+  // when the server shares this process and is busy).
+  const openedAt = performance.now();
   const socket = net.connect({ host: hostname, port: Number(port) });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
-  const openedAt = performance.now();
   const elapsed = () => performance.now() - openedAt;
   const chunks: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const firstData = new Promise<number>((resolve) => socket.once('data', () => resolve(elapsed())));
   // A reset is one way for the server to end it; the test looks at `ended`, not at errors.
   socket.on('error', () => undefined);
   const closed = new Promise<Ended>((resolve) => {
@@ -65,6 +71,7 @@ export async function connectRaw(base: string): Promise<RawConnection> {
       }
     },
     elapsed,
+    firstData,
     drip(text, everyMs) {
       let at = 0;
       dripping = setInterval(() => {

@@ -8,8 +8,11 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
 import { ConfigError } from './config-error.js';
+import { bool, int } from './env-values.js';
+import { parseServerConfig, SERVER_ENV, type ServerConfig } from './server-config.js';
 import { parseSourceConfig, type SourceConfig } from './source-config.js';
 
+export type { ConnectionConfig, RequiredHeader, ServerConfig } from './server-config.js';
 export type { SourceConfig } from './source-config.js';
 export { ConfigError } from './config-error.js';
 
@@ -54,15 +57,7 @@ export interface CacheConfig {
 }
 
 export interface Config {
-  readonly server: {
-    readonly host: string;
-    readonly port: number;
-    readonly logLevel: string;
-    /** Serve /metrics on this port only (not on the main port) when set. */
-    readonly metricsPort?: number;
-    /** Time in-flight requests get to finish after SIGTERM. */
-    readonly shutdownGraceMs: number;
-  };
+  readonly server: ServerConfig;
   readonly source: SourceConfig;
   readonly fetch: FetchConfig;
   readonly limits: TransformLimits;
@@ -94,8 +89,6 @@ const MiB = 1024 * 1024;
 /** CPUs Node sees; in a container with a CPU limit, set ORIGIN_TRANSFORM_CONCURRENCY explicitly. */
 const CORES = os.availableParallelism();
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 /** Comma-separated values, each checked by `item`. */
 const list = <T>(item: z.ZodType<T, string>) =>
   z
@@ -108,9 +101,7 @@ const ascending = <T extends z.ZodType<number[]>>(schema: T) =>
 
 /** Every variable the origin reads, with its default: the README's configuration table mirrors this. */
 const envSchema = z.object({
-  HOST: z.string().min(1).default('0.0.0.0'),
-  PORT: int(0, 65535).default(8080),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ...SERVER_ENV,
   ORIGIN_SOURCE: z.string().min(1).default('fs:./samples'),
   S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   S3_REGION: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
@@ -143,8 +134,6 @@ const envSchema = z.object({
   ORIGIN_CACHE_MAX_ENTRY_SHARE: z.coerce.number().gt(0).max(1).default(0.1),
   // At least a second: "never expire" would keep a replaced source's old variants forever.
   ORIGIN_CACHE_TTL_SECONDS: int(1, 31_536_000).default(300),
-  ORIGIN_METRICS_PORT: int(1, 65535).optional(),
-  ORIGIN_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(20_000),
   ORIGIN_DEGRADED_CACHE_CONTROL: z.string().min(1).default('public, max-age=60'),
   ORIGIN_PRESETS: z.string().min(1).optional(),
   ORIGIN_PRESETS_ONLY: bool.default(false),
@@ -157,6 +146,9 @@ const envSchema = z.object({
   ORIGIN_ERROR_CACHE_CONTROL: z.string().min(1).default('public, max-age=60'),
   ORIGIN_SHARP_CONCURRENCY: int(0, 1024).default(0),
 });
+
+/** The name of every variable the origin reads (the deploy manifests are checked against it). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 
 /**
@@ -173,13 +165,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   const e = parsed.data;
   const source = parseSourceConfig(e, cwd);
   return deepFreeze({
-    server: {
-      host: e.HOST,
-      port: e.PORT,
-      logLevel: e.LOG_LEVEL,
-      ...(e.ORIGIN_METRICS_PORT !== undefined && { metricsPort: e.ORIGIN_METRICS_PORT }),
-      shutdownGraceMs: e.ORIGIN_SHUTDOWN_GRACE_MS,
-    },
+    server: parseServerConfig(e, e.ORIGIN_REQUEST_DEADLINE_MS),
     source,
     fetch: {
       maxBytes: e.ORIGIN_SOURCE_MAX_BYTES,

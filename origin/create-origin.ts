@@ -21,6 +21,8 @@ export interface Origin {
   readonly app: FastifyInstance;
   readonly metrics: Metrics;
   readonly transformQueue: WorkQueue;
+  /** Requests received and not yet answered (what a shutdown past its grace abandons). */
+  inFlightRequests(): number;
   /** `/readyz` answers 200 only while ready. */
   setReady(ready: boolean): void;
 }
@@ -70,14 +72,16 @@ export function createOriginParts(config: Config, source: ImageSource): OriginPa
 export function createOrigin(config: Config, source: ImageSource, logger: FastifyBaseLogger): Origin {
   const { flow, metrics, transformQueue } = createOriginParts(config, source);
   let ready = false;
-  const app = buildServer({
+  const { app, inFlightRequests } = buildServer({
     flow,
     metrics,
     errorCacheControl: config.responses.errorCacheControl,
     requestDeadlineMs: config.load.requestDeadlineMs,
-    serveMetrics: config.server.metricsPort === undefined,
+    connections: config.server.connections,
+    metricsToken: config.server.metricsToken,
+    requiredHeader: config.server.requiredHeader,
     logger,
     isReady: () => ready,
   });
-  return { app, metrics, transformQueue, setReady: (value) => void (ready = value) };
+  return { app, metrics, transformQueue, inFlightRequests, setReady: (value) => void (ready = value) };
 }

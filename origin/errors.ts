@@ -4,6 +4,7 @@
  *
  * | class                    | status | when                                                         |
  * | ------------------------ | ------ | ------------------------------------------------------------ |
+ * | AuthRequiredError        | 401/403| no metrics bearer token / no back-to-origin header (no-store)|
  * | ForbiddenError           | 403    | missing, wrong or expired URL signature                      |
  * | NotFoundError            | 404    | no such source object                                        |
  * | SourceTooLargeError      | 413    | source bytes above the configured maximum                    |
@@ -19,6 +20,21 @@ export class ForbiddenError extends OriginError {
   constructor(code: 'SIGNATURE_REQUIRED' | 'INVALID_SIGNATURE' | 'SIGNATURE_EXPIRED', message: string) {
     super(message);
     this.code = code;
+  }
+}
+
+/**
+ * A caller without the credentials this port asks for: the metrics bearer token (401) or the
+ * back-to-origin header (403). Never cached: the answer depends on a request header, not on the
+ * URL, so a cache keeping it would refuse the next caller who has the header.
+ */
+export class AuthRequiredError extends OriginError {
+  readonly status: 401 | 403;
+  readonly code: 'METRICS_AUTH_REQUIRED' | 'ORIGIN_AUTH_REQUIRED';
+  constructor(code: 'METRICS_AUTH_REQUIRED' | 'ORIGIN_AUTH_REQUIRED', message: string) {
+    super(message);
+    this.code = code;
+    this.status = code === 'METRICS_AUTH_REQUIRED' ? 401 : 403;
   }
 }
 

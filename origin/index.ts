@@ -5,4 +5,6 @@
 export { buildImageUrl, buildSrcset, type ImageParams, type ImageUrlOptions } from './url-builder.js';
 export { computeSignature, signaturePayload, signPathAndQuery } from './signing.js';
 export { createOrigin, type Origin } from './create-origin.js';
+/** `/metrics` on a port of its own, for apps that embed the origin (`main.ts` starts it from ORIGIN_METRICS_PORT). */
+export { buildMetricsServer } from './http/metrics-server.js';
 export { loadConfig, type Config } from './config.js';

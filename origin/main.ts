@@ -1,15 +1,15 @@
 /**
  * Process entry: load the config (exit 1 naming the bad variables), set sharp's global knobs
- * once, build the origin, listen, and shut down gracefully on SIGTERM/SIGINT: `/readyz` turns
- * 503, no new connections are accepted, in-flight requests finish within the grace period, and
- * the process exits 0.
+ * once, build the origin, listen on the main port and the metrics port, and shut down on
+ * SIGTERM/SIGINT within the grace period whatever is stuck (`shutdown.ts`).
  */
-import fastify, { type FastifyBaseLogger } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import sharp from 'sharp';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createOrigin, type Origin } from './create-origin.js';
-import { installMetricsRoute } from './http/routes/metrics.js';
+import { buildMetricsServer } from './http/metrics-server.js';
+import { shutDownOnSignals } from './shutdown.js';
 import { createSource } from './sources/create-source.js';
 import type { ImageSource } from './sources/source.js';
 
@@ -29,44 +29,51 @@ function configure(): { config: Config; source: ImageSource; logger: Logger; ori
   }
 }
 
+/** Listens, or ends the process naming the variable behind a port it cannot have. */
+async function listen(app: FastifyInstance, host: string, port: number, variable: string): Promise<void> {
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    process.stderr.write(`image-origin: cannot listen on ${host}:${port} (${variable}): ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+}
+
 const { config, source, logger, origin } = configure();
+const { host, port, metricsPort } = config.server;
 
 // libvips' operation cache only helps when the same image is processed twice in a row; an origin
 // sees a different one each time, so the cache would just hold memory.
 sharp.cache(false);
 if (config.sharpConcurrency > 0) sharp.concurrency(config.sharpConcurrency);
 
-await origin.app.listen({ host: config.server.host, port: config.server.port });
-
-// A separate port keeps /metrics off the address the CDN reaches.
-const metricsLogger: FastifyBaseLogger = logger.child({ server: 'metrics' });
-const metricsApp = config.server.metricsPort === undefined ? undefined : fastify({ loggerInstance: metricsLogger });
-if (metricsApp && config.server.metricsPort !== undefined) {
-  installMetricsRoute(metricsApp, origin.metrics);
-  await metricsApp.listen({ host: config.server.host, port: config.server.metricsPort });
-}
+await listen(origin.app, host, port, 'PORT');
+// Its own port keeps /metrics off the address the CDN reaches.
+const metricsApp = metricsPort === undefined ? undefined : buildMetricsServer(origin.metrics, logger.child({ server: 'metrics' }), config.server.connections);
+if (metricsApp && metricsPort !== undefined) await listen(metricsApp, host, metricsPort, 'ORIGIN_METRICS_PORT');
 
 // One tiny encode loads libvips' codecs now rather than on the first user's request.
 await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } }).webp().toBuffer();
 origin.setReady(true);
-logger.info({ source: source.description, sharp: sharp.versions.sharp, vips: sharp.versions.vips }, 'image-origin ready');
+logger.info({ source: source.description, metricsPort: metricsPort ?? 'off', sharp: sharp.versions.sharp, vips: sharp.versions.vips }, 'image-origin ready');
 
-let stopping = false;
-async function shutdown(signal: NodeJS.Signals): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  origin.setReady(false);
-  logger.info({ signal, graceMs: config.server.shutdownGraceMs }, 'shutting down: finishing in-flight requests');
-  // Past the grace period the platform would kill us anyway; leave with what is done.
-  setTimeout(() => {
-    logger.warn('grace period over, exiting with requests still in flight');
-    process.exit(0);
-  }, config.server.shutdownGraceMs).unref();
-  await origin.app.close(); // stops accepting, answers 503 to new requests, waits for in-flight ones
-  await metricsApp?.close();
-  await source.close();
-  logger.info('shut down cleanly');
-  process.exit(0);
-}
-process.once('SIGTERM', shutdown);
-process.once('SIGINT', shutdown);
+shutDownOnSignals({
+  // Synchronous: the default writer goes through libuv's thread pool, which may be what is stuck.
+  logger: pino({ level: config.server.logLevel }, pino.destination({ dest: 1, sync: true })),
+  graceMs: config.server.shutdownGraceMs,
+  setReady: origin.setReady,
+  async drain() {
+    await origin.app.close(); // stops accepting, answers 503 to new requests, waits for in-flight ones
+    await metricsApp?.close();
+    await source.close();
+  },
+  inFlight: () => ({
+    requests: origin.inFlightRequests(),
+    transformsRunning: origin.transformQueue.running,
+    transformsQueued: origin.transformQueue.queued,
+  }),
+  dropConnections() {
+    origin.app.server.closeAllConnections();
+    metricsApp?.server.closeAllConnections();
+  },
+});

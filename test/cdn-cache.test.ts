@@ -150,6 +150,8 @@ describe('behind a real HTTP cache (nginx proxy_cache running deploy/cdn/nginx.c
         ...env,
         HOST: '127.0.0.1',
         PORT: String(originPort),
+        // No metrics listener: its default port may be held by another run on this machine.
+        ORIGIN_METRICS_PORT: 'off',
         LOG_LEVEL: 'warn',
         ORIGIN_SOURCE: `${storage.origin}/`,
         ORIGIN_HTTP_ALLOW_PRIVATE: 'true',

@@ -17,7 +17,14 @@ function problemsOf(env: Record<string, string>): string[] {
 describe('loadConfig', () => {
   test('defaults serve ./samples on 0.0.0.0:8080', () => {
     const config = loadConfig({}, '/srv');
-    assert.deepEqual(config.server, { host: '0.0.0.0', port: 8080, logLevel: 'info', shutdownGraceMs: 20_000 });
+    assert.deepEqual(config.server, {
+      host: '0.0.0.0',
+      port: 8080,
+      logLevel: 'info',
+      metricsPort: 9464,
+      shutdownGraceMs: 20_000,
+      connections: { requestTimeoutMs: 10_000, idleTimeoutMs: 60_000, keepAliveTimeoutMs: 65_000, sendTimeoutMs: 10_000, maxRequestsPerSocket: 1_000 },
+    });
     assert.deepEqual(config.source, { kind: 'fs', root: path.resolve('/srv', 'samples') });
     assert.deepEqual(config.limits, DEFAULT_LIMITS);
     assert.equal(config.fetch.maxBytes, 32 * 1024 * 1024);
@@ -73,5 +80,46 @@ describe('loadConfig', () => {
 
   test('empty variables count as unset', () => {
     assert.equal(loadConfig({ PORT: '', ORIGIN_SOURCE: '' }, '/srv').server.port, 8080);
+  });
+});
+
+describe('loadConfig: connections, metrics and back-to-origin settings', () => {
+  test('the idle timeout follows the request deadline unless set, and must outlast it', () => {
+    assert.equal(loadConfig({ ORIGIN_REQUEST_DEADLINE_MS: '90000' }, '/srv').server.connections.idleTimeoutMs, 120_000);
+    assert.equal(loadConfig({ ORIGIN_IDLE_TIMEOUT_MS: '31000' }, '/srv').server.connections.idleTimeoutMs, 31_000);
+    const [problem] = problemsOf({ ORIGIN_IDLE_TIMEOUT_MS: '30000' });
+    assert.match(problem ?? '', /^ORIGIN_IDLE_TIMEOUT_MS \(30000\) must be longer than ORIGIN_REQUEST_DEADLINE_MS \(30000\)/);
+    for (const name of ['ORIGIN_REQUEST_TIMEOUT_MS', 'ORIGIN_KEEPALIVE_TIMEOUT_MS', 'ORIGIN_SEND_TIMEOUT_MS']) {
+      assert.match(problemsOf({ [name]: '0' })[0] ?? '', new RegExp(`^${name}:`));
+    }
+  });
+
+  test('the metrics port can be moved or turned off, but not onto PORT', () => {
+    assert.equal(loadConfig({ ORIGIN_METRICS_PORT: '9091' }, '/srv').server.metricsPort, 9091);
+    for (const off of ['off', '0']) assert.equal(loadConfig({ ORIGIN_METRICS_PORT: off }, '/srv').server.metricsPort, undefined, off);
+    assert.match(problemsOf({ ORIGIN_METRICS_PORT: 'on' })[0] ?? '', /^ORIGIN_METRICS_PORT: expected a port/);
+    assert.match(problemsOf({ ORIGIN_METRICS_PORT: '8080' })[0] ?? '', /^ORIGIN_METRICS_PORT: must differ from PORT/);
+  });
+
+  test('metrics on the main port need a token, and a token needs them there', () => {
+    const token = 'a-scraper-token-0123456789';
+    assert.equal(loadConfig({ ORIGIN_METRICS_ON_MAIN_PORT: 'true', ORIGIN_METRICS_TOKEN: token }, '/srv').server.metricsToken, token);
+    assert.match(problemsOf({ ORIGIN_METRICS_ON_MAIN_PORT: 'true' })[0] ?? '', /^ORIGIN_METRICS_ON_MAIN_PORT: needs ORIGIN_METRICS_TOKEN/);
+    assert.match(problemsOf({ ORIGIN_METRICS_TOKEN: token })[0] ?? '', /^ORIGIN_METRICS_TOKEN: only used with/);
+    assert.match(problemsOf({ ORIGIN_METRICS_ON_MAIN_PORT: 'true', ORIGIN_METRICS_TOKEN: 'short' })[0] ?? '', /^ORIGIN_METRICS_TOKEN: needs at least 16/);
+  });
+
+  test('ORIGIN_REQUIRE_HEADER is "Name: value[, value…]", and never echoes a value back', () => {
+    const one = 'k1-0123456789abcdef';
+    const two = 'k2+/=0123456789abcdef';
+    assert.deepEqual(loadConfig({ ORIGIN_REQUIRE_HEADER: `X-Origin-Auth: ${one}, ${two}` }, '/srv').server.requiredHeader, {
+      name: 'x-origin-auth',
+      values: [one, two],
+    });
+    for (const bad of ['X-Origin-Auth', 'X Origin: 0123456789abcdef0', `X-Origin-Auth: ${one},`, 'X-Origin-Auth: too-short', `X-Origin-Auth: ${one} ${two}`]) {
+      const problems = problemsOf({ ORIGIN_REQUIRE_HEADER: bad });
+      assert.match(problems[0] ?? '', /^ORIGIN_REQUIRE_HEADER: /, bad);
+      assert.ok(!problems.join(' ').includes(one), `${bad}: the secret is not echoed`);
+    }
   });
 });

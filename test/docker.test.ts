@@ -337,8 +337,15 @@ test('built by the Dockerfile’s own steps from a clean copy of the build conte
     // Start it the way the image does: ENTRYPOINT + CMD, the final ENV, the image's user.
     const entrypoint = execForm(last(runtime, 'ENTRYPOINT')?.args ?? '[]')!;
     const argv = [...entrypoint, ...execForm(last(runtime, 'CMD')!.args)!];
-    const port = await freePort();
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...usableEnv(t, image.env), HOST: '127.0.0.1', PORT: String(port) };
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    // A free metrics port rather than the image's 9464, which another run on this machine may hold.
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      ...usableEnv(t, image.env),
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ORIGIN_METRICS_PORT: String(metricsPort),
+    };
     t.diagnostic(`starting: ${argv.join(' ')} with ${Object.entries(env).filter(([k]) => k !== 'PATH').map(([k, v]) => `${k}=${v}`).join(' ')}`);
     const user = last(runtime, 'USER')?.args ?? 'root';
     const uid = /^\d+$/.test(user) ? Number(user) : KNOWN_USERS[user];
@@ -349,6 +356,8 @@ test('built by the Dockerfile’s own steps from a clean copy of the build conte
 
     const base = `http://127.0.0.1:${port}`;
     await until('the server to be ready', async () => ((await rawGet(base, '/readyz')).status === 200 ? true : undefined), { child: server });
+    assert.equal((await rawGet(`http://127.0.0.1:${metricsPort}`, '/metrics')).status, 200, '/metrics on the metrics port');
+    assert.equal((await rawGet(base, '/metrics')).status, 404, 'and not on the CDN-facing one');
     const answer = await rawGet(base, '/evening-glow.jpg?w=320', { accept: CHROME });
     assert.equal(answer.status, 200, answer.body.toString());
     assert.equal(answer.headers['content-type'], 'image/avif');

@@ -195,9 +195,11 @@ describe('overload', () => {
 
 describe('metrics', () => {
   test('/metrics serves every documented metric in Prometheus text format, never shed', async () => {
-    await withOrigin({}, async (origin) => {
+    // Over HTTP on the main port (opt-in, with a token); the metrics port serves the same route.
+    const token = 'metrics-token-0123456789';
+    await withOrigin({ ORIGIN_METRICS_ON_MAIN_PORT: 'true', ORIGIN_METRICS_TOKEN: token }, async (origin) => {
       await rawGet(origin.url, '/p/5.jpg?w=120');
-      const r = await rawGet(origin.url, '/metrics');
+      const r = await rawGet(origin.url, '/metrics', { authorization: `Bearer ${token}` });
       assert.equal(r.status, 200);
       assert.match(String(r.headers['content-type']), /^text\/plain; version=0\.0\.4/);
       const text = r.body.toString();

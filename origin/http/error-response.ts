@@ -1,9 +1,11 @@
 /**
  * One JSON shape for every error: `{"error":{"code","message","problems"?}}`. Client errors are
  * cacheable for a short while (a CDN then absorbs floods of bad URLs); server and storage errors
- * are `no-store`, so a passing outage is never kept.
+ * are `no-store`, so a passing outage is never kept, and so are refusals for missing credentials,
+ * which depend on a request header rather than the URL.
  */
 import { InternalError, InvalidRequestError, OriginError } from '../../transforms/errors.js';
+import { AuthRequiredError } from '../errors.js';
 
 export interface ErrorBody {
   readonly error: {
@@ -40,11 +42,11 @@ interface FrameworkError {
 
 export function toErrorResponse(thrown: unknown, errorCacheControl: string): ErrorResponse {
   const error = classify(thrown);
-  const isClientError = error.status < 500;
+  const cacheable = error.status < 500 && !(error instanceof AuthRequiredError);
   return {
     status: error.status,
     headers: {
-      'cache-control': isClientError ? errorCacheControl : 'no-store',
+      'cache-control': cacheable ? errorCacheControl : 'no-store',
       'x-content-type-options': 'nosniff',
       ...(error.retryAfterSeconds !== undefined && { 'retry-after': String(error.retryAfterSeconds) }),
     },

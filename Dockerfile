@@ -32,7 +32,12 @@ RUN apt-get update \
  && ln -s "$(find /usr/lib -name libjemalloc.so.2 | head -n 1)" /usr/local/lib/libjemalloc.so.2 \
  && test -e /usr/local/lib/libjemalloc.so.2 \
  && rm -rf /var/lib/apt/lists/*
+# - UV_THREADPOOL_SIZE: libuv's pool (4 threads by default) runs sharp's transforms, file reads
+#   and DNS look-ups alike; 16 keeps room for file I/O and DNS next to the running transforms
+#   (README "Running at peak"). Only the environment sets it: an ES module entry starts the pool
+#   before its first line runs, so setting it in code is too late.
 ENV LD_PRELOAD=/usr/local/lib/libjemalloc.so.2 \
+    UV_THREADPOOL_SIZE=16 \
     NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080

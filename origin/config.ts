@@ -24,6 +24,8 @@ export interface FetchConfig {
   readonly headersTimeoutMs: number;
   /** Longest pause allowed between two chunks of the body. */
   readonly bodyTimeoutMs: number;
+  /** Longest one storage operation may take in all (connect, headers, whole body): a drip-fed body ends there. */
+  readonly totalTimeoutMs: number;
   /** Keep-alive connections kept per storage host. */
   readonly maxConnections: number;
 }
@@ -54,6 +56,10 @@ export interface CacheConfig {
   readonly maxEntryShare: number;
   /** How long an entry is used without asking the source again, in seconds. */
   readonly ttlSeconds: number;
+  /** How long a storage fault (404, 5xx, timeout, not an image) is remembered per key, in ms; 0: never. */
+  readonly negativeTtlMs: number;
+  /** Longest back-off a throttling store (SlowDown, 429/503, Retry-After) gets per key, in ms. */
+  readonly backoffMaxMs: number;
 }
 
 export interface Config {
@@ -114,6 +120,8 @@ const envSchema = z.object({
   ORIGIN_SOURCE_CONNECT_TIMEOUT_MS: int(1, 600_000).default(3_000),
   ORIGIN_SOURCE_HEADERS_TIMEOUT_MS: int(1, 600_000).default(10_000),
   ORIGIN_SOURCE_BODY_TIMEOUT_MS: int(1, 600_000).default(10_000),
+  // Below the request deadline, so a slow storage is reported as a 504 and its connection freed.
+  ORIGIN_SOURCE_TOTAL_TIMEOUT_MS: int(1, 3_600_000).default(20_000),
   ORIGIN_SOURCE_MAX_CONNECTIONS: int(1, 10_000).default(64),
   ORIGIN_MAX_OUTPUT_DIMENSION: int(1, 16_383).default(DEFAULT_LIMITS.maxOutputDimension),
   ORIGIN_MAX_INPUT_PIXELS: int(1, 268_402_689).default(DEFAULT_LIMITS.maxInputPixels),
@@ -134,6 +142,11 @@ const envSchema = z.object({
   ORIGIN_CACHE_MAX_ENTRY_SHARE: z.coerce.number().gt(0).max(1).default(0.1),
   // At least a second: "never expire" would keep a replaced source's old variants forever.
   ORIGIN_CACHE_TTL_SECONDS: int(1, 31_536_000).default(300),
+  // A second: a store answering errors sees one request per key per second per process, and a
+  // fixed store (or a freshly uploaded object after a 404) is seen again within a second.
+  ORIGIN_NEGATIVE_TTL_MS: int(0, 60_000).default(1_000),
+  // S3 SlowDown lasts seconds while it rescales a prefix; past 10 s a key waits longer than it helps.
+  ORIGIN_SOURCE_BACKOFF_MAX_MS: int(0, 600_000).default(10_000),
   ORIGIN_DEGRADED_CACHE_CONTROL: z.string().min(1).default('public, max-age=60'),
   ORIGIN_PRESETS: z.string().min(1).optional(),
   ORIGIN_PRESETS_ONLY: bool.default(false),
@@ -172,6 +185,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       connectTimeoutMs: e.ORIGIN_SOURCE_CONNECT_TIMEOUT_MS,
       headersTimeoutMs: e.ORIGIN_SOURCE_HEADERS_TIMEOUT_MS,
       bodyTimeoutMs: e.ORIGIN_SOURCE_BODY_TIMEOUT_MS,
+      totalTimeoutMs: e.ORIGIN_SOURCE_TOTAL_TIMEOUT_MS,
       maxConnections: e.ORIGIN_SOURCE_MAX_CONNECTIONS,
     },
     limits: {
@@ -198,6 +212,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       variantsBytes: e.ORIGIN_VARIANTS_CACHE_BYTES,
       maxEntryShare: e.ORIGIN_CACHE_MAX_ENTRY_SHARE,
       ttlSeconds: e.ORIGIN_CACHE_TTL_SECONDS,
+      negativeTtlMs: e.ORIGIN_NEGATIVE_TTL_MS,
+      backoffMaxMs: e.ORIGIN_SOURCE_BACKOFF_MAX_MS,
     },
     presets: { ...(e.ORIGIN_PRESETS !== undefined && { file: path.resolve(cwd, e.ORIGIN_PRESETS) }), only: e.ORIGIN_PRESETS_ONLY },
     signingKeys: e.ORIGIN_SIGNING_KEYS ?? [],

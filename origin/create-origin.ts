@@ -55,7 +55,7 @@ export function createOriginParts(config: Config, source: ImageSource): OriginPa
   // Fetches wait at most as long as the whole request may take; the deadline ends them sooner.
   const fetchQueue = createWorkQueue({ concurrency: load.fetchConcurrency, maxQueue: load.fetchQueue, maxWaitMs: load.requestDeadlineMs });
   const metrics = createMetrics({ queueDepth: () => transformQueue.queued, inflightTransforms: () => transformQueue.running });
-  const originals = createOriginals({ source, cache, queue: fetchQueue, metrics });
+  const originals = createOriginals({ source, cache, queue: fetchQueue, metrics, allowSvg: limits.allowSvg });
   const variants = createVariants({ originals, limits, cache, queue: transformQueue, degradeQueueDepth: load.degradeQueueDepth, metrics });
   const flow: FlowDeps = {
     reading: { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys },

@@ -62,10 +62,22 @@ export class SourceUnavailableError extends OriginError {
    * refused address) rather than a passing fault, so the log says which to fix.
    */
   readonly isConfigurationError: boolean;
-  constructor(message: string, options: { cause?: unknown; isConfigurationError?: boolean; code?: string } = {}) {
+  /**
+   * True when the storage asked for less traffic (S3 `SlowDown`, 429, 503, a `Retry-After`): the
+   * key is then left alone for a jittered back-off instead of the short negative TTL.
+   */
+  readonly throttled: boolean;
+  /** How long the storage asked us to wait (its `Retry-After`), in milliseconds, when it said. */
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    message: string,
+    options: { cause?: unknown; isConfigurationError?: boolean; code?: string; throttled?: boolean; retryAfterMs?: number | undefined } = {},
+  ) {
     super(message, { cause: options.cause });
     this.code = options.code ?? 'SOURCE_UNAVAILABLE';
     this.isConfigurationError = options.isConfigurationError ?? false;
+    this.retryAfterMs = options.retryAfterMs;
+    this.throttled = (options.throttled ?? false) || options.retryAfterMs !== undefined;
   }
 }
 

@@ -23,6 +23,7 @@ const FETCH: FetchConfig = {
   // Long enough never to fire by accident; the timeout tests use their own short values.
   headersTimeoutMs: 30_000,
   bodyTimeoutMs: 30_000,
+  totalTimeoutMs: 60_000,
   maxConnections: 4,
 };
 
@@ -58,6 +59,14 @@ function route(req: http.IncomingMessage, res: http.ServerResponse): void {
     case path === '/base/broken.jpg':
       res.writeHead(500);
       return void res.end('oops');
+    case path === '/base/busy.jpg':
+      res.writeHead(503, { 'retry-after': '7' });
+      return void res.end('later');
+    case path === '/base/drip.jpg': {
+      res.writeHead(200);
+      const timer = setInterval(() => res.write('x'), 20);
+      return void res.once('close', () => clearInterval(timer));
+    }
     case path.startsWith('/base/stall-headers'):
       return; // never answers
     case path === '/base/stall-body.jpg':
@@ -246,6 +255,16 @@ describe('HTTP source: status mapping', () => {
     assert.equal(error.isConfigurationError, false);
   });
 
+  test('503 with Retry-After is a 502 that asks for a back-off of that long', async () => {
+    for (const error of [await rejection(source().fetch(key('busy.jpg'))), await rejection(source().stat(key('busy.jpg')))]) {
+      assert.ok(error instanceof SourceUnavailableError, String(error));
+      assert.equal(error.throttled, true);
+      assert.equal(error.retryAfterMs, 7_000);
+    }
+    const plain = await rejection(source().fetch(key('broken.jpg')));
+    assert.ok(plain instanceof SourceUnavailableError && !plain.throttled);
+  });
+
   test('an unexpected status (418) is a 502', async () => {
     const error = await rejection(source().fetch(key('teapot.jpg')));
     assert.ok(error instanceof SourceUnavailableError);
@@ -265,6 +284,12 @@ describe('HTTP source: network failures', () => {
     const error = await rejection(source(undefined, { bodyTimeoutMs: 100 }).fetch(key('stall-body.jpg')));
     assert.ok(error instanceof SourceTimeoutError, String(error));
     assert.equal((error.cause as { code?: string }).code, 'UND_ERR_BODY_TIMEOUT');
+  });
+
+  test('a body dripped within bodyTimeout but never finished is a 504 at totalTimeout', async () => {
+    const error = await rejection(source(undefined, { bodyTimeoutMs: 1_000, totalTimeoutMs: 300 }).fetch(key('drip.jpg')));
+    assert.ok(error instanceof SourceTimeoutError, String(error));
+    assert.match(error.message, /within 300 ms/);
   });
 
   test('a connection reset mid-body is a 502', async () => {

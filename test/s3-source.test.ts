@@ -21,6 +21,7 @@ const FETCH: FetchConfig = {
   connectTimeoutMs: 2_000,
   headersTimeoutMs: 30_000,
   bodyTimeoutMs: 30_000,
+  totalTimeoutMs: 60_000,
   maxConnections: 4,
 };
 
@@ -165,6 +166,7 @@ describe('S3 source error mapping (scripted endpoint)', () => {
     'skewed.jpg': [403, 'RequestTimeTooSkewed'],
     'internal.jpg': [500, 'InternalError'],
     'slow-down.jpg': [503, 'SlowDown'],
+    'other-region.jpg': [301, 'PermanentRedirect'],
   };
 
   function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -239,6 +241,17 @@ describe('S3 source error mapping (scripted endpoint)', () => {
       assertConfigurationError(error);
       assert.match(error.message, new RegExp(scripted[k]![1]));
       assert.doesNotMatch(error.message, new RegExp(`${SECRET}|session-token`));
+    }
+  });
+
+  test('a redirect to another region is a configuration error for GET and HEAD alike', async () => {
+    assertConfigurationError(await rejection(source().fetch(key('other-region.jpg'))));
+    assertConfigurationError(await rejection(source().stat(key('other-region.jpg'))));
+  });
+
+  test('SlowDown and 503 answers are marked as throttling, with the Retry-After when sent', async () => {
+    for (const error of [await rejection(source().fetch(key('slow-down.jpg'))), await rejection(source().stat(key('slow-down.jpg')))]) {
+      assert.ok(error instanceof SourceUnavailableError && error.throttled, String(error));
     }
   });
 

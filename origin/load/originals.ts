@@ -1,14 +1,20 @@
 /**
  * Getting originals: the originals tier in front of the source, with coalescing and a bounded
  * queue, for both whole objects and the metadata a conditional request needs. One fetch serves
- * every variant of a hot original; concurrent stats of one key share one HEAD.
+ * every variant of a hot original; concurrent stats of one key share one HEAD. An original is
+ * kept only once its bytes are sniffed as a supported image, so a store that briefly answers an
+ * HTML page is not remembered for the tier's TTL. Faults are remembered per key only for the
+ * short negative TTL (or the store's back-off), shared by fetches and stats: a failing store sees
+ * one request per key per interval, however many clients ask.
  */
 import { performance } from 'node:perf_hooks';
+import { sniffFormat } from '../../transforms/sniff-format.js';
 import type { CacheConfig } from '../config.js';
 import { createMemoryTier } from '../cache/memory-tier.js';
 import { NotFoundError, SourceTimeoutError, SourceTooLargeError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { ImageSource, SourceKey, SourceObject, SourceStat } from '../sources/source.js';
+import { createNegativeCache } from './negative-cache.js';
 import { createSharedWork } from './shared-work.js';
 import type { WorkQueue } from './work-queue.js';
 
@@ -30,20 +36,43 @@ export interface OriginalsDeps {
   /** Bounds fetches and stats together: both hold a storage connection. */
   readonly queue: WorkQueue;
   readonly metrics: Metrics;
+  /** Whether SVG counts as a supported image (ORIGIN_ALLOW_SVG) when deciding what to keep. */
+  readonly allowSvg: boolean;
 }
 
-export function createOriginals({ source, cache, queue, metrics }: OriginalsDeps): Originals {
+export function createOriginals({ source, cache, queue, metrics, allowSvg }: OriginalsDeps): Originals {
   const tier = createMemoryTier<SourceObject>(
     { maxBytes: cache.originalsBytes, maxEntryShare: cache.maxEntryShare, ttlSeconds: cache.ttlSeconds },
     (o) => o.bytes.byteLength,
   );
   const fetches = createSharedWork<Fetched>(() => metrics.coalesced.inc({ stage: 'source' }));
   const stats = createSharedWork<SourceStat>(() => metrics.coalesced.inc({ stage: 'stat' }));
+  const faults = createNegativeCache({ ttlMs: cache.negativeTtlMs, backoffMaxMs: cache.backoffMaxMs });
 
   function kept(key: SourceKey): SourceObject | undefined {
     const object = tier.get(key);
     metrics.cacheRequests.inc({ tier: 'original', result: object ? 'hit' : 'miss' });
     return object;
+  }
+
+  /** Throws the fault remembered for `key`, if any (counted as a negative-tier hit or miss). */
+  function assertNoFault(key: SourceKey): void {
+    const fault = faults.get(key);
+    metrics.cacheRequests.inc({ tier: 'negative', result: fault ? 'hit' : 'miss' });
+    if (fault) throw fault;
+  }
+
+  /**
+   * Runs shared work for `key`, remembering its fault before the flight ends, so a request
+   * arriving just after the failure finds the fault rather than starting the work again.
+   */
+  async function remembering<T>(key: SourceKey, work: AbortSignal, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (!work.aborted) faults.remember(key, error);
+      throw error;
+    }
   }
 
   /** Runs one storage operation in the queue, counting its result and duration. */
@@ -67,17 +96,26 @@ export function createOriginals({ source, cache, queue, metrics }: OriginalsDeps
     async fetch(key, signal) {
       const object = kept(key);
       if (object) return { object, ms: 0 };
-      return fetches.run(key, signal, async (work) => {
-        const started = performance.now();
-        const fetched = await metered(() => source.fetch(key, work), work, metrics.sourceFetches, metrics.sourceFetchDuration);
-        tier.set(key, fetched);
-        return { object: fetched, ms: Math.round((performance.now() - started) * 10) / 10 };
-      });
+      assertNoFault(key);
+      return fetches.run(key, signal, (work) =>
+        remembering(key, work, async () => {
+          const started = performance.now();
+          const fetched = await metered(() => source.fetch(key, work), work, metrics.sourceFetches, metrics.sourceFetchDuration);
+          sniffFormat(fetched.bytes, { allowSvg }); // 415 before it is kept: only images are remembered
+          tier.set(key, fetched);
+          // A whole image arrived: whatever a stat or fetch started earlier failed with is over.
+          faults.forget(key);
+          return { object: fetched, ms: Math.round((performance.now() - started) * 10) / 10 };
+        }),
+      );
     },
     async stat(key, signal) {
       const object = kept(key);
       if (object) return { version: object.version, ...(object.lastModified && { lastModified: object.lastModified }) };
-      return stats.run(key, signal, (work) => metered(() => source.stat(key, work), work, metrics.sourceStats, metrics.sourceStatDuration));
+      assertNoFault(key);
+      return stats.run(key, signal, (work) =>
+        remembering(key, work, () => metered(() => source.stat(key, work), work, metrics.sourceStats, metrics.sourceStatDuration)),
+      );
     },
   };
 }

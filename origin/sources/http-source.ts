@@ -3,8 +3,9 @@
  * module owns turning a key into a URL that cannot leave the base, the keep-alive undici Agent
  * with its timeouts and SSRF address guard, following a few redirects only when they stay under
  * the base, and mapping the upstream status to the origin's errors (404/410 → 404, 401/403 → 502
- * configuration error, anything else unexpected → 502). Bodies are read with the size limit and
- * every body not read is dumped so the socket goes back to the pool or is closed.
+ * configuration error, 429/503 → 502 that backs off, anything else unexpected → 502). Bodies are
+ * read with the size limit and every body not read is dumped so the socket goes back to the pool
+ * or is closed.
  */
 import { isIP } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
@@ -13,6 +14,7 @@ import { NotFoundError, SourceUnavailableError } from '../errors.js';
 import type { ImageSource, SourceKey, SourceObject, SourceStat } from './source.js';
 import { guardedLookup, isPublicAddress } from './address-guard.js';
 import { readBodyWithLimit, parseContentLength, type HeaderValue } from './read-body.js';
+import { isThrottleStatus, parseRetryAfter } from './retry-after.js';
 import { asSourceError } from './undici-errors.js';
 
 type HttpSourceConfig = Extract<SourceConfig, { kind: 'http' }>;
@@ -118,23 +120,25 @@ export function createHttpSource(config: HttpSourceConfig, fetch: FetchConfig): 
         code: 'SOURCE_CONFIGURATION',
       });
     }
-    throw new SourceUnavailableError(`${description} answered ${status}`);
+    // 429/503 (or any Retry-After) asks for fewer requests: the key then backs off.
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+    throw new SourceUnavailableError(`${description} answered ${status}`, { throttled: isThrottleStatus(status), retryAfterMs });
   }
 
   return {
     description,
 
     fetch: (key: SourceKey, signal?: AbortSignal): Promise<SourceObject> =>
-      asSourceError(description, signal, async () => {
-        const res = await request('GET', key, signal);
+      asSourceError(description, signal, fetch.totalTimeoutMs, async (bounded) => {
+        const res = await request('GET', key, bounded);
         if (res.statusCode !== 200) return rejectStatus(res);
         const bytes = await readBodyWithLimit(res.body, res.headers['content-length'], fetch.maxBytes);
         return { ...statOf(res.headers, parseContentLength(res.headers['content-length']) ?? bytes.length), bytes };
       }),
 
     stat: (key: SourceKey, signal?: AbortSignal): Promise<SourceStat> =>
-      asSourceError(description, signal, async () => {
-        const res = await request('HEAD', key, signal);
+      asSourceError(description, signal, fetch.totalTimeoutMs, async (bounded) => {
+        const res = await request('HEAD', key, bounded);
         if (res.statusCode !== 200) return rejectStatus(res);
         await res.body.dump();
         return statOf(res.headers, parseContentLength(res.headers['content-length']));

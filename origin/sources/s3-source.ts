@@ -12,6 +12,7 @@ import type { ImageSource, SourceKey, SourceObject, SourceStat } from './source.
 import { readBodyWithLimit, type HeaderValue } from './read-body.js';
 import { buildS3Request } from './s3-request.js';
 import { readS3ErrorCode, s3Error } from './s3-errors.js';
+import { parseRetryAfter } from './retry-after.js';
 import { asSourceError } from './undici-errors.js';
 
 type S3SourceConfig = Extract<SourceConfig, { kind: 's3' }>;
@@ -49,33 +50,38 @@ export function createS3Source(config: S3SourceConfig, fetch: FetchConfig): Imag
     return agent.request({ origin: req.origin, path: req.path, method, headers: req.headers, signal, reset: false });
   }
 
-  /** The error for a failed GET, from its status and XML error code. */
+  /** The error for a failed HEAD (no body, so no code): the status and `Retry-After` decide. */
+  function headError(res: Dispatcher.ResponseData): Error {
+    return s3Error(res.statusCode, undefined, description, parseRetryAfter(res.headers['retry-after']));
+  }
+
+  /** The error for a failed GET, from its status, XML error code and `Retry-After`. */
   async function getError(res: Dispatcher.ResponseData): Promise<Error> {
-    return s3Error(res.statusCode, await readS3ErrorCode(res.body), description);
+    return s3Error(res.statusCode, await readS3ErrorCode(res.body), description, parseRetryAfter(res.headers['retry-after']));
   }
 
   return {
     description,
 
     fetch: (key: SourceKey, signal?: AbortSignal): Promise<SourceObject> =>
-      asSourceError(description, signal, async () => {
-        const res = await send('GET', key, signal);
+      asSourceError(description, signal, fetch.totalTimeoutMs, async (bounded) => {
+        const res = await send('GET', key, bounded);
         if (res.statusCode !== 200) throw await getError(res);
         const bytes = await readBodyWithLimit(res.body, res.headers['content-length'], fetch.maxBytes);
         return { ...statOf(res.headers), bytes };
       }),
 
     stat: (key: SourceKey, signal?: AbortSignal): Promise<SourceStat> =>
-      asSourceError(description, signal, async () => {
-        const res = await send('HEAD', key, signal);
+      asSourceError(description, signal, fetch.totalTimeoutMs, async (bounded) => {
+        const res = await send('HEAD', key, bounded);
         await res.body.dump();
         if (res.statusCode === 200) return statOf(res.headers);
-        if (!AMBIGUOUS_HEAD_STATUSES.has(res.statusCode)) throw s3Error(res.statusCode, undefined, description);
-        const probe = await send('GET', key, signal, 'bytes=0-0');
+        if (!AMBIGUOUS_HEAD_STATUSES.has(res.statusCode)) throw headError(res);
+        const probe = await send('GET', key, bounded, 'bytes=0-0');
         if (probe.statusCode >= 300 && probe.statusCode !== 416) throw await getError(probe);
         // The object appeared meanwhile (200/206) or is empty (416): the HEAD status decides.
         await probe.body.dump();
-        throw s3Error(res.statusCode, undefined, description);
+        throw headError(res);
       }),
 
     async close(): Promise<void> {

@@ -46,11 +46,32 @@ export function toSourceError(error: unknown, what: string, signal?: AbortSignal
   return new SourceUnavailableError(`${what} is unavailable (${code})`, { cause: error });
 }
 
-/** Runs one storage operation of `what`; whatever it throws leaves as the origin's source error. */
-export async function asSourceError<T>(what: string, signal: AbortSignal | undefined, operation: () => Promise<T>): Promise<T> {
+/**
+ * Runs one storage operation of `what` under an overall time bound: connect, headers and the whole
+ * body within `timeoutMs`, so a drip-fed body (each chunk just inside the body timeout) is cut
+ * there as a 504 instead of holding a connection until the request's deadline. The operation gets
+ * a signal that aborts on the caller's abort or on that bound; whatever it throws leaves as the
+ * origin's source error.
+ */
+export async function asSourceError<T>(
+  what: string,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+  operation: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const bounded = new AbortController();
+  const follow = () => bounded.abort(signal?.reason);
+  if (signal?.aborted) follow();
+  else signal?.addEventListener('abort', follow, { once: true });
+  const timer = setTimeout(() => bounded.abort(new SourceTimeoutError(`${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
+  timer.unref();
   try {
-    return await operation();
+    return await operation(bounded.signal);
   } catch (error) {
+    if (!signal?.aborted && bounded.signal.aborted) throw bounded.signal.reason;
     throw toSourceError(error, what, signal);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', follow);
   }
 }

@@ -33,5 +33,7 @@ test('the README configuration table lists exactly the variables the origin read
     .split('\n')
     .filter((line) => line.startsWith('| `'))
     .flatMap((line) => [...(line.split(' | ')[0] ?? '').matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]!));
-  assert.deepEqual([...documented].sort(), [...ENV_VARIABLES].sort());
+  // UV_THREADPOOL_SIZE is read by Node itself before the origin starts, so no schema holds it.
+  const readByNode = ['UV_THREADPOOL_SIZE'];
+  assert.deepEqual([...documented].sort(), [...ENV_VARIABLES, ...readByNode].sort());
 });

@@ -3,15 +3,16 @@
  * metrics on their own port, and SIGTERM while requests are in flight: every one completes with
  * 200, new ones are refused, and the process exits 0. Past the grace period it always ends: with
  * a request stuck on a storage server that never answers it logs what it abandons and exits 1,
- * and with a libuv thread blocked for good (a FIFO nobody writes) it kills itself.
+ * and with a libuv thread still busy past the grace (a long transform) it kills itself.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import sharp from 'sharp';
 import { HARD_EXIT_DELAY_MS } from '../origin/shutdown.js';
 import { startChild, until as untilChild, type RunningChild } from './helpers/child-processes.js';
 import { decode } from './helpers/images.js';
@@ -152,17 +153,18 @@ test('past the grace period a request stuck on the storage is abandoned: logged,
   }
 });
 
-test('past the grace period a libuv thread blocked for good (a FIFO nobody writes) cannot hold the process: it kills itself', async () => {
+test('past the grace period a transform still holding a libuv thread cannot hold the process: it kills itself', async () => {
   const root = await mkdtemp(path.join(os.tmpdir(), 'origin-stuck-'));
-  // Opening a FIFO for reading blocks until a writer comes: the fs source's open() holds a pool
-  // thread, and process.exit() would wait for it for ever.
-  execFileSync('mkfifo', [path.join(root, 'stuck.jpg')]);
-  const { child, base, metricsBase } = await startStuckOrigin({ ORIGIN_SOURCE: `fs:${root}` });
+  // 49 MP blurred with sigma 100, then AVIF: many seconds of libvips work on a pool thread, which
+  // process.exit() would wait for (it joins the pool). Clients can no longer block a thread for
+  // good (special files are refused before they are opened), so long work stands in for that.
+  await writeFile(path.join(root, 'huge.jpg'), await sharp({ create: { width: 7000, height: 7000, channels: 3, background: '#808080' } }).jpeg().toBuffer());
+  const { child, base, metricsBase } = await startStuckOrigin({ ORIGIN_SOURCE: `fs:${root}`, ORIGIN_TRANSFORM_TIMEOUT_SECONDS: '600' });
   try {
-    void rawGet(base, '/stuck.jpg?w=100').catch(() => undefined);
+    void rawGet(base, '/huge.jpg?blur=100&fm=avif&q=100').catch(() => undefined);
     await untilChild(
-      'the request to be admitted',
-      async () => (metricValue((await rawGet(metricsBase, '/metrics')).body.toString(), 'image_origin_queue_depth') === 1 ? true : undefined),
+      'the transform to run',
+      async () => (metricValue((await rawGet(metricsBase, '/metrics')).body.toString(), 'image_origin_inflight_transforms') === 1 ? true : undefined),
       { child },
     );
 
@@ -172,8 +174,8 @@ test('past the grace period a libuv thread blocked for good (a FIFO nobody write
     assert.ok(exit.afterMs < GRACE_MS + HARD_EXIT_DELAY_MS + MARGIN_MS, `killed itself ${Math.round(exit.afterMs)} ms after SIGTERM`);
     assert.deepEqual(logLines(child, 'grace period over: exiting with work abandoned')[0]?.['abandoned'], {
       requests: 1,
-      transformsRunning: 0,
-      transformsQueued: 1,
+      transformsRunning: 1,
+      transformsQueued: 0,
     });
     const [killed] = logLines(child, 'still running after the grace period: killing the process');
     assert.ok(Array.isArray(killed?.['stillRunning']), child.output());

@@ -86,7 +86,9 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
   const mirrorTopBottom = quarterTurn ? spec.flip === 'h' || spec.flip === 'hv' : spec.flip === 'v' || spec.flip === 'hv';
   const cut = spec.crop ? clampCrop(spec.crop, spec.cropg, source) : spec.icrop && indexRegion(spec.icrop, source);
   // `maxar` trims what `crop`/`icrop` kept, in the upright original, before any rotation.
-  const region = spec.maxar ? limitAspect(cut ?? { left: 0, top: 0, width: source.width, height: source.height }, spec.maxar) : cut;
+  const whole = cut ?? { left: 0, top: 0, width: source.width, height: source.height };
+  const limited = spec.maxar ? limitAspect(whole, spec.maxar) : whole;
+  const region = limited === whole ? cut : limited;
   // Without a rotation sharp crops the upright image and mirrors afterwards, as the spec reads.
   const crop =
     region && spec.rot !== 0

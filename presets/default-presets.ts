@@ -17,9 +17,10 @@ const DEFAULT_PRESETS = {
     overridable: ['dpr', 'fm'],
     quality: { jpeg: 85, webp: 85, avif: 60 },
   },
-  // Feed images: phones ask `w=auto&dpr=auto` with client hints, desktops a fixed width.
+  // Feed images: phones ask `w=auto&dpr=auto` with client hints, desktops a fixed width. A long
+  // screenshot shows its head, at most three times as tall as wide (a phone screen and a half).
   feed: {
-    params: { w: 640 },
+    params: { w: 640, maxar: '1:3' },
     overridable: ['w', 'dpr', 'fm'],
   },
   // The full view when an image is opened: large, never enlarged.

@@ -19,7 +19,9 @@ describe('variant keys', () => {
     ['', 'v1:photos/a.jpg?fit=inside&enlarge=0&rot=0&anim=0&fm=auto-legacy'],
     ['w=400&fm=webp', 'v1:photos/a.jpg?w=400&fit=inside&enlarge=0&rot=0&anim=0&fm=webp&q=80'],
     ['w=300&h=200&fit=cover&pos=attention&fm=avif&q=60', 'v1:photos/a.jpg?w=300&h=200&fit=cover&pos=attention&enlarge=0&rot=0&anim=0&fm=avif&q=60'],
-    ['crop=10,20,300,400&rot=90&flip=hv&blur=1.5&sharpen=2&bg=F00&anim=1&fm=png&q=50', 'v1:photos/a.jpg?fit=inside&enlarge=0&crop=10,20,300,400&rot=90&flip=hv&blur=1.5&sharpen=2&bg=ff0000&anim=1&fm=png'],
+    // Deliberately changed (branch long-images): `bg` cannot change an explicit PNG without `contain`, so it left this key.
+    ['crop=10,20,300,400&rot=90&flip=hv&blur=1.5&sharpen=2&bg=F00&anim=1&fm=png&q=50', 'v1:photos/a.jpg?fit=inside&enlarge=0&crop=10,20,300,400&rot=90&flip=hv&blur=1.5&sharpen=2&anim=1&fm=png'],
+    ['w=100&h=100&fit=contain&bg=F00&fm=png', 'v1:photos/a.jpg?w=100&h=100&fit=contain&pos=center&enlarge=0&rot=0&bg=ff0000&anim=0&fm=png'],
     ['w=100&h=100&fit=contain&bg=ffffff80&fm=jpg', 'v1:photos/a.jpg?w=100&h=100&fit=contain&pos=center&enlarge=0&rot=0&bg=ffffff80&anim=0&fm=jpeg&q=80'],
   ];
   for (const [query, expected] of pinned) {

@@ -71,7 +71,7 @@ export function canonicalizeSpec(requested: RequestedSpec, context: RequestConte
     fit: canonicalFit,
     ...((canonicalFit === 'cover' || canonicalFit === 'contain') && { pos: pos ?? 'center' }),
     enlarge: box.w !== undefined || box.h !== undefined ? (enlarge ?? false) : false,
-    ...withoutNeutral(copied),
+    ...withoutNeutral(withoutIdleBackground(copied, format, canonicalFit)),
     rot: rot ?? 0,
     anim: anim ?? false,
     fm: negotiated ? `auto-${context.token}` : format,
@@ -80,6 +80,17 @@ export function canonicalizeSpec(requested: RequestedSpec, context: RequestConte
     ...(negotiated && context.saveData && { sd: true as const }),
     ...(context.watermark && { wm: context.watermark }),
   };
+}
+
+/**
+ * `bg` pads `fit=contain` and is what JPEG flattens alpha onto (and, for a negotiated format,
+ * decides between PNG and JPEG): with an explicit PNG, WebP, AVIF or GIF and no `contain` it
+ * cannot change a pixel, whatever the source, so it leaves the key.
+ */
+function withoutIdleBackground<T extends { readonly bg?: string }>(values: T, format: OutputFormat | 'auto', fit: Fit): T {
+  if (values.bg === undefined || format === 'auto' || format === 'jpeg' || fit === 'contain') return values;
+  const { bg: _bg, ...rest } = values;
+  return rest as T;
 }
 
 /** Drops values that change nothing (`bri=0`, `cropg=nw`), so they cannot make a second variant. */

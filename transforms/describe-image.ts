@@ -14,6 +14,8 @@ export interface ImageInfo {
   /** Upright size (EXIF orientation applied), of one frame. */
   readonly width: number;
   readonly height: number;
+  /** Width divided by height of the upright original, to three significant digits (300×20000 → 0.015). */
+  readonly aspectRatio: number;
   readonly format: InputFormat;
   readonly bytes: number;
   /** EXIF orientation as stored (1 when absent). */
@@ -46,6 +48,7 @@ export async function describeImage(input: Buffer, limits: TransformLimits): Pro
   return {
     width,
     height,
+    aspectRatio: Number((width / height).toPrecision(3)),
     format,
     bytes: input.byteLength,
     orientation,

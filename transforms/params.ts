@@ -9,6 +9,7 @@
  * may go anywhere, since a parameter a request does not use is absent from its key.
  */
 import { z } from 'zod';
+import { aspectProblem, type AspectLimit } from './aspect.js';
 import type { TransformLimits } from './limits.js';
 import { MAX_CROP_COORDINATE, MAX_WATERMARK_TEXT, NAME_PATTERN } from './rules.js';
 
@@ -179,6 +180,13 @@ const format = custom('`auto`, `jpeg` (`jpg`), `png`, `webp`, `avif`, `gif`', ()
     .transform((v): OutputFormat | 'auto' => (v === 'jpg' ? 'jpeg' : v)),
 );
 
+const aspectLimit = custom('`W:H`, `W ≤ H`, in lowest terms (`1:3`, `9:16`)', () =>
+  z.string().superRefine((v, ctx) => {
+    const problem = aspectProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).transform((v) => v as AspectLimit),
+);
+
 const rotation = custom('`0`, `90`, `180`, `270`', () =>
   z.enum(['0', '90', '180', '270'], 'must be 0, 90, 180 or 270').transform((v) => Number(v) as Rotation),
 );
@@ -201,6 +209,10 @@ export const PARAMS = {
   scale: row(integer(1, 1000), 'resize to this percentage of the (cropped) original; not with `w`/`h`'),
   crop: row(cropBox, 'region of the upright original to keep, before everything else; clamped to the image, refused when it misses it'),
   cropg: row(choice(GRAVITIES), 'anchor of `crop`: its `x,y` are measured inward from that corner, edge or the centre', { default: '`nw`', neutral: 'nw' }),
+  maxar: row(
+    aspectLimit,
+    "most elongated shape kept, both ways (`1:3`: at most 3× taller than wide or 3× wider than tall): a taller image keeps its top, a wider one its centre; cut from the upright original after `crop`/`icrop`, before `rot` and the resize",
+  ),
   icrop: row(slices, 'cut the image into slices of `size` pixels along x or y and keep slice `index` (from 0); an index past the end keeps the whole image'),
   rot: row(rotation, 'clockwise rotation, after EXIF orientation (always applied first)', { default: '`0`' }),
   flip: row(choice(['h', 'v', 'hv']), 'mirror left-right, top-bottom, or both (after `rot`)'),

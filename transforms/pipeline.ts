@@ -48,7 +48,9 @@ export async function runPipeline(
   const plan = planTransform(spec, source, limits);
   const decoded = await stage(() => CHAIN_STEPS.reduce((image, step) => step(image, plan, spec), openSource(input, plan, limits)));
   const finishing = plan.finish;
-  const finished = finishing ? await stage(() => finish(decoded, { finish: finishing, limits, logo: assets.watermarkLogo })) : decoded;
+  const finished = finishing
+    ? await stage(() => finish(decoded, { finish: finishing, limits, logo: assets.watermarkLogo }, plan.opaque === true))
+    : decoded;
   const { data, info } = await stage(() => encode(finished, plan).toBuffer({ resolveWithObject: true }));
   if (data.byteLength > limits.maxOutputBytes) {
     throw new UnprocessableImageError('OUTPUT_TOO_LARGE', `output is larger than ${limits.maxOutputBytes} bytes`);
@@ -92,11 +94,13 @@ function openSource(input: Buffer, plan: TransformPlan, limits: TransformLimits)
   }).timeout({ seconds: limits.timeoutSeconds });
 }
 
-async function finish(first: Sharp, context: FinishContext): Promise<Sharp> {
+/** Works on RGBA; an image nothing made transparent leaves with three channels, as it came. */
+async function finish(first: Sharp, context: FinishContext, opaque: boolean): Promise<Sharp> {
   const { data, info } = await first.toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   let frame: RawFrame = { data, width: info.width, height: info.height };
   for (const step of FINISH_STEPS) frame = await step(frame, context);
-  return loadFrame(frame, context.limits);
+  const loaded = loadFrame(frame, context.limits);
+  return opaque ? loaded.removeAlpha() : loaded;
 }
 
 function encode(image: Sharp, plan: TransformPlan): Sharp {

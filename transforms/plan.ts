@@ -6,6 +6,8 @@
 import { qualityFor } from './formats.js';
 import { InvalidRequestError, UnprocessableImageError } from './errors.js';
 import type { CanonicalSpec } from './canonical.js';
+import { limitAspect } from './aspect.js';
+import { cappedBox, formatForSize, resizedSize } from './output-size.js';
 import { fitWithin, mirrorRegion, rotateRegion, type Region, type Size } from './geometry.js';
 import type { TransformLimits } from './limits.js';
 import type { CropBox, Fit, Gravity, IndexCrop, OutputFormat, Position, Rotation } from './params.js';
@@ -58,6 +60,8 @@ export interface TransformPlan {
     readonly levels?: { readonly multiply: number; readonly add: number };
     readonly watermark?: Watermark;
   };
+  /** Nothing made the image transparent: the finishing pass drops the alpha it works with. */
+  readonly opaque?: true;
   /** Set when the output cannot hold alpha but the image has some. */
   readonly flatten?: Rgba;
   readonly output: { readonly format: OutputFormat; readonly quality?: number; readonly economy: boolean };
@@ -76,14 +80,15 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
   // one frame: those requests get frame one.
   const wantsAnimation =
     spec.anim && source.pages > 1 && ANIMATABLE_INPUTS.has(source.format) && spec.rot % 180 === 0 && !finish;
-  const format = resolveFormat(spec, source, wantsAnimation);
-  const animated = wantsAnimation && ANIMATABLE_OUTPUTS.has(format);
-  if (animated) assertAnimationWithinLimits(source, limits);
 
   const quarterTurn = spec.rot % 180 !== 0;
   const mirrorLeftRight = quarterTurn ? spec.flip === 'v' || spec.flip === 'hv' : spec.flip === 'h' || spec.flip === 'hv';
   const mirrorTopBottom = quarterTurn ? spec.flip === 'h' || spec.flip === 'hv' : spec.flip === 'v' || spec.flip === 'hv';
-  const region = spec.crop ? clampCrop(spec.crop, spec.cropg, source) : spec.icrop && indexRegion(spec.icrop, source);
+  const cut = spec.crop ? clampCrop(spec.crop, spec.cropg, source) : spec.icrop && indexRegion(spec.icrop, source);
+  // `maxar` trims what `crop`/`icrop` kept, in the upright original, before any rotation.
+  const whole = cut ?? { left: 0, top: 0, width: source.width, height: source.height };
+  const limited = spec.maxar ? limitAspect(whole, spec.maxar) : whole;
+  const region = limited === whole ? cut : limited;
   // Without a rotation sharp crops the upright image and mirrors afterwards, as the spec reads.
   const crop =
     region && spec.rot !== 0
@@ -96,6 +101,10 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
   const padding = spec.bg !== undefined ? parseHexColour(spec.bg) : source.hasAlpha ? TRANSPARENT : WHITE;
   const resize = planResize(spec, before, limits, padding);
   const gainsAlpha = (resize?.fit === 'contain' && padding.alpha < 1) || finish?.mask !== undefined;
+  const negotiated = spec.fm.startsWith('auto-');
+  const format = formatForSize(resolveFormat(spec, source, wantsAnimation), negotiated, resizedSize(before, resize), source.hasAlpha || gainsAlpha);
+  const animated = wantsAnimation && ANIMATABLE_OUTPUTS.has(format);
+  if (animated) assertAnimationWithinLimits(source, limits);
   const flatten =
     format === 'jpeg' && (source.hasAlpha || gainsAlpha)
       ? spec.bg !== undefined ? { ...parseHexColour(spec.bg), alpha: 1 } : WHITE
@@ -114,6 +123,7 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
     ...(spec.sharpen !== undefined && { sharpen: spec.sharpen }),
     ...(finish && { finish }),
     ...(flatten && { flatten }),
+    ...(!source.hasAlpha && !gainsAlpha && { opaque: true as const }),
     output: {
       format,
       ...(quality !== undefined && { quality }),
@@ -218,7 +228,8 @@ function planResize(
     return { ...scaled, fit: 'fill', position: 'center', withoutEnlargement: !spec.enlarge, background };
   }
   if (spec.w !== undefined || spec.h !== undefined) {
-    return {
+    // The box caps the sides asked for; the other side follows the aspect ratio and is capped here.
+    const box = {
       ...(spec.w !== undefined && { width: spec.w }),
       ...(spec.h !== undefined && { height: spec.h }),
       fit: spec.fit,
@@ -226,6 +237,7 @@ function planResize(
       withoutEnlargement: !spec.enlarge,
       background,
     };
+    return cappedBox(before, box, max);
   }
   // No size asked: keep the original, but never hand an encoder more than the output cap.
   if (before.width > max || before.height > max) {
@@ -237,7 +249,7 @@ function planResize(
 /** Renders vectors large enough that an enlarged output is drawn, not upscaled, within the pixel cap. */
 function svgDensity(spec: CanonicalSpec, before: Size, limits: TransformLimits): number {
   // Crop and slice coordinates are measured at the base density, so a cropped vector keeps it.
-  if (!spec.enlarge || spec.crop || spec.icrop) return SVG_BASE_DENSITY;
+  if (!spec.enlarge || spec.crop || spec.icrop || spec.maxar) return SVG_BASE_DENSITY;
   const scale = Math.max((spec.w ?? 0) / before.width, (spec.h ?? 0) / before.height, 1);
   const maxScale = Math.sqrt(limits.maxInputPixels / (before.width * before.height));
   return Math.round(SVG_BASE_DENSITY * Math.max(1, Math.min(scale, maxScale)));

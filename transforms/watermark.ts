@@ -24,6 +24,11 @@ export interface ImageWatermark extends Placement {
   readonly key: string;
   /** Width as a share of the output width (never more than the logo's own width). */
   readonly width: number;
+  /**
+   * The key came from the URL (OSS `image_`), so a missing logo is the client's mistake; otherwise
+   * it is the operator's. Not part of the variant key: it does not change the pixels.
+   */
+  readonly fromRequest?: true;
 }
 
 export interface TextWatermark extends Placement {

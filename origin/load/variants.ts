@@ -6,9 +6,12 @@
 import { LRUCache } from 'lru-cache';
 import { performance } from 'node:perf_hooks';
 import type { TransformLimits } from '../../transforms/limits.js';
+import { InvalidRequestError } from '../../transforms/errors.js';
 import { createMemoryTier } from '../cache/memory-tier.js';
 import type { CacheConfig } from '../config.js';
+import { NotFoundError, SourceUnavailableError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import type { SourceKey } from '../sources/source.js';
 import { etagFor, type VariantKey } from '../variant-key.js';
 import type { Job } from './jobs.js';
 import type { Fetched, Originals } from './originals.js';
@@ -66,7 +69,7 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
     let fetched: [Fetched, Fetched | undefined];
     try {
       const logoKey = job.kind === 'image' ? job.logoKey : undefined;
-      fetched = await Promise.all([originals.fetch(job.key, signal), logoKey && originals.fetch(logoKey, signal)]);
+      fetched = await Promise.all([originals.fetch(job.key, signal), logoKey && fetchLogo(originals, job, logoKey, signal)]);
     } catch (error) {
       place.cancel();
       throw error;
@@ -107,4 +110,26 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
     shouldDegrade: (job) => degradeQueueDepth > 0 && queue.queued >= degradeQueueDepth && !productions.has(job.variant),
     make: (job, signal) => productions.run(job.variant, signal, (work) => produce(job, work)),
   };
+}
+
+/**
+ * A watermark's logo, fetched like any original; a missing one is not a missing photo. A logo the
+ * URL named (OSS `image_`) is the client's mistake: 400. One the preset file names is the
+ * operator's: a configuration error, 502 and never cached.
+ */
+async function fetchLogo(originals: Originals, job: Job, logoKey: SourceKey, signal: AbortSignal): Promise<Fetched> {
+  try {
+    return await originals.fetch(logoKey, signal);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+    const fromRequest = job.kind === 'image' && job.spec.wm?.kind === 'image' && job.spec.wm.fromRequest === true;
+    if (fromRequest) {
+      throw new InvalidRequestError([{ param: 'x-oss-process', message: `watermark logo "${logoKey}" not found` }], 'WATERMARK_NOT_FOUND');
+    }
+    throw new SourceUnavailableError(`watermark logo "${logoKey}" named by the preset file is missing`, {
+      cause: error,
+      isConfigurationError: true,
+      code: 'WATERMARK_NOT_FOUND',
+    });
+  }
 }

@@ -19,7 +19,7 @@ export function chooseWatermark(
   };
   if (fromOss) {
     if (fromOss.kind === 'text' && !signed) refuse('x-oss-process', 'text watermarks are accepted on signed URLs only');
-    return fromOss;
+    return fromOss.kind === 'image' ? { ...fromOss, fromRequest: true } : fromOss;
   }
   const named = spec.wm === undefined ? undefined : catalog.watermarks.get(spec.wm);
   if (spec.wm !== undefined && !named) refuse('wm', `no watermark named "${spec.wm}"`);

@@ -22,6 +22,8 @@ export const presetSchema = z
     overridable: z.array(paramName).default([]),
     cacheControl: z.string().min(1).optional(),
     quality: z.object({ jpeg: quality, webp: quality, avif: quality }).partial().strict().optional(),
+    /** A source key answered (transformed like the request) when the requested source is missing. */
+    fallback: z.lazy(() => sourceKey).optional(),
   })
   .strict();
 
@@ -34,7 +36,7 @@ const placement = {
 };
 
 /** A source key in the same spelling as a request path without its leading slash. */
-const sourceKey = z.string().superRefine((key, ctx) => {
+export const sourceKey = z.string().superRefine((key, ctx) => {
   const problem = sourceKeyProblem(key);
   if (problem) ctx.addIssue({ code: 'custom', message: `not a source key: ${problem}` });
 });

@@ -9,6 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../origin/config.js';
+import { createPresetCatalog, PresetFileError } from '../presets/preset-registry.js';
+import { DEFAULT_LIMITS } from '../transforms/limits.js';
+import { createSpecParser } from '../transforms/parse-spec.js';
 import { decode } from './helpers/images.js';
 import { jsonError, rawGet, startOrigin, type RunningOrigin } from './helpers/origin.js';
 import { SAMPLES } from '../support/paths.js';
@@ -85,5 +88,14 @@ describe('fallback images', () => {
     assert.throws(() => loadConfig({ ORIGIN_FALLBACK: '../secret.png' }), /ORIGIN_FALLBACK: not a source key/);
     assert.throws(() => loadConfig({ ORIGIN_FALLBACK_STATUS: '302' }), /ORIGIN_FALLBACK_STATUS: must be 200 or 404/);
     assert.equal(loadConfig({}).delivery.fallback.status, 404);
+  });
+
+  test("a preset's fallback is checked with the preset file", () => {
+    const file = { presets: { a: { params: { w: 10 }, fallback: '/abs//x.png' } } };
+    assert.throws(() => createPresetCatalog(file, createSpecParser(DEFAULT_LIMITS)), (error: unknown) => {
+      assert.ok(error instanceof PresetFileError);
+      assert.match(error.problems[0] ?? '', /^preset "a": fallback: not a source key/);
+      return true;
+    });
   });
 });

@@ -8,10 +8,12 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
 import { ConfigError } from './config-error.js';
+import { DELIVERY_ENV, parseDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
 import { bool, int } from './env-values.js';
 import { parseServerConfig, SERVER_ENV, type ServerConfig } from './server-config.js';
 import { parseSourceConfig, type SourceConfig } from './source-config.js';
 
+export type { CorsConfig, DeliveryConfig, FallbackConfig } from './delivery-config.js';
 export type { ConnectionConfig, RequiredHeader, ServerConfig } from './server-config.js';
 export type { SourceConfig } from './source-config.js';
 export { ConfigError } from './config-error.js';
@@ -69,6 +71,8 @@ export interface Config {
   readonly limits: TransformLimits;
   readonly load: LoadConfig;
   readonly cache: CacheConfig;
+  /** Fallback images and CORS. */
+  readonly delivery: DeliveryConfig;
   readonly presets: {
     /** The operator's preset file (JSON); the shipped presets when unset. */
     readonly file?: string;
@@ -108,6 +112,7 @@ const ascending = <T extends z.ZodType<number[]>>(schema: T) =>
 /** Every variable the origin reads, with its default: the README's configuration table mirrors this. */
 const envSchema = z.object({
   ...SERVER_ENV,
+  ...DELIVERY_ENV,
   ORIGIN_SOURCE: z.string().min(1).default('fs:./samples'),
   S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   S3_REGION: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
@@ -215,6 +220,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       negativeTtlMs: e.ORIGIN_NEGATIVE_TTL_MS,
       backoffMaxMs: e.ORIGIN_SOURCE_BACKOFF_MAX_MS,
     },
+    delivery: parseDeliveryConfig(e),
     presets: { ...(e.ORIGIN_PRESETS !== undefined && { file: path.resolve(cwd, e.ORIGIN_PRESETS) }), only: e.ORIGIN_PRESETS_ONLY },
     signingKeys: e.ORIGIN_SIGNING_KEYS ?? [],
     hints: { dpr: e.ORIGIN_DPR_STEPS, widths: e.ORIGIN_WIDTH_STEPS },

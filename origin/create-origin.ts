@@ -65,6 +65,7 @@ export function createOriginParts(config: Config, source: ImageSource): OriginPa
     variants,
     cacheControl: responses.cacheControl,
     degradedCacheControl: responses.degradedCacheControl,
+    fallback: config.delivery.fallback,
   };
   return { flow, metrics, transformQueue };
 }
@@ -80,6 +81,7 @@ export function createOrigin(config: Config, source: ImageSource, logger: Fastif
     connections: config.server.connections,
     metricsToken: config.server.metricsToken,
     requiredHeader: config.server.requiredHeader,
+    cors: config.delivery.cors,
     logger,
     isReady: () => ready,
   });

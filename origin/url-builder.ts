@@ -4,9 +4,13 @@
  * options and their order come from the origin's parameter table; pure, so app servers can import
  * it on its own.
  */
+import { DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
+import { createSpecParser, type SpecParser } from '../transforms/parse-spec.js';
 import { PARAM_NAMES, spell, type RequestedSpec } from '../transforms/params.js';
 import { encodeQueryComponent } from './request/query-spelling.js';
 import { signPathAndQuery } from './signing.js';
+
+export { DEFAULT_LIMITS, type TransformLimits };
 
 /** Every transform parameter of the parameter table, typed as the origin reads it, plus `preset`. */
 export type ImageParams = { readonly preset?: string } & RequestedSpec;
@@ -18,6 +22,8 @@ export interface ImageUrlOptions {
   readonly signingKey?: string;
   /** Signed URLs only: when the URL stops working (Date or Unix seconds). */
   readonly expiresAt?: Date | number;
+  /** The origin's limits (`ORIGIN_MAX_OUTPUT_DIMENSION`, …) the parameters are checked against; the defaults when absent. */
+  readonly limits?: TransformLimits;
 }
 
 /** The order parameters are written in: `preset`, then the parameter table's (the variant key's) order. */
@@ -28,7 +34,33 @@ function formatValue(value: NonNullable<ImageParams[keyof ImageParams]>): string
   return encodeQueryComponent(spell(value));
 }
 
+const defaultParser = createSpecParser(DEFAULT_LIMITS);
+const parsers = new WeakMap<TransformLimits, SpecParser>();
+
+function parserFor(limits: TransformLimits | undefined): SpecParser {
+  if (limits === undefined) return defaultParser;
+  const known = parsers.get(limits);
+  if (known) return known;
+  const parse = createSpecParser(limits);
+  parsers.set(limits, parse);
+  return parse;
+}
+
+/**
+ * Throws the InvalidRequestError the origin would answer 400 with (`w: must be at least 1`): the
+ * values are read by the origin's own parser, from the parameter table's schemas, so the rules exist once.
+ */
+function checkParams(params: ImageParams, limits: TransformLimits | undefined): void {
+  const { preset: _preset, ...spec } = params;
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(spec)) {
+    if (value !== undefined) query.append(name, spell(value as Parameters<typeof spell>[0]));
+  }
+  parserFor(limits)(query);
+}
+
 export function buildImageUrl(key: string, params: ImageParams = {}, options: ImageUrlOptions = {}): string {
+  checkParams(params, options.limits);
   const path = `/${key.replace(/^\/+/, '').split('/').map(encodeURIComponent).join('/')}`;
   const query: string[] = [];
   for (const name of PARAM_ORDER) {

@@ -21,6 +21,8 @@ export interface Preset {
   readonly qualities?: QualityTable;
   /** The preset's own width in CSS pixels, the fallback for `w=auto` without client hints. */
   readonly width?: number;
+  /** Answered instead of a missing source (README: "Fallback images"). */
+  readonly fallback?: string;
 }
 
 export type PresetRegistry = ReadonlyMap<string, Preset>;
@@ -74,6 +76,7 @@ export function createPresetCatalog(file: unknown, parseSpec: SpecParser): Prese
       ...(definition.cacheControl !== undefined && { cacheControl: definition.cacheControl }),
       ...(definition.quality !== undefined && { qualities: definition.quality }),
       ...(typeof spec.w === 'number' && { width: spec.w }),
+      ...(definition.fallback !== undefined && { fallback: definition.fallback }),
     });
   }
   if (problems.length > 0) throw new PresetFileError(problems);

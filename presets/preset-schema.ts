@@ -12,6 +12,12 @@ import { DEFAULT_WATERMARK_FONT, type Watermark } from '../transforms/watermark.
 const paramName = z.enum(PRESET_PARAMS as [ParamName, ...ParamName[]], `must be one of ${PRESET_PARAMS.join(', ')}`);
 const quality = z.number().int().min(1).max(100);
 
+/** A source key in the same spelling as a request path without its leading slash. */
+export const sourceKey = z.string().superRefine((key, ctx) => {
+  const problem = sourceKeyProblem(key);
+  if (problem) ctx.addIssue({ code: 'custom', message: `not a source key: ${problem}` });
+});
+
 export const presetSchema = z
   .object({
     /** Values as they would appear in a query string; numbers and booleans are accepted for convenience. */
@@ -22,6 +28,8 @@ export const presetSchema = z
     overridable: z.array(paramName).default([]),
     cacheControl: z.string().min(1).optional(),
     quality: z.object({ jpeg: quality, webp: quality, avif: quality }).partial().strict().optional(),
+    /** A source key answered (transformed like the request) when the requested source is missing. */
+    fallback: sourceKey.optional(),
   })
   .strict();
 
@@ -32,12 +40,6 @@ const placement = {
   opacity: z.number().min(0).max(1).default(0.6),
   tile: z.boolean().default(false),
 };
-
-/** A source key in the same spelling as a request path without its leading slash. */
-const sourceKey = z.string().superRefine((key, ctx) => {
-  const problem = sourceKeyProblem(key);
-  if (problem) ctx.addIssue({ code: 'custom', message: `not a source key: ${problem}` });
-});
 
 const imageWatermarkSchema = z
   .object({ image: sourceKey, width: z.number().gt(0).max(1).default(0.15), ...placement })

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { aspectProblem, type AspectLimit } from './aspect.js';
+import { MAX_FILE_NAME, sanitizeFileName } from './file-name.js';
 import type { TransformLimits } from './limits.js';
 import { MAX_CROP_COORDINATE, MAX_WATERMARK_TEXT, NAME_PATTERN } from './rules.js';
 
@@ -232,6 +233,10 @@ export const PARAMS = {
   anim: row(flag, 'keep all frames of an animated GIF/WebP when the output can animate (GIF, WebP); otherwise the first frame', { default: '`0`' }),
   fm: row(format, 'output format, see below', { default: '`auto`' }),
   q: row(integer(1, 100), 'quality of lossy formats; ignored (and dropped from the variant key) for PNG and GIF', { default: 'JPEG 80, WebP 80, AVIF 50' }),
+  dl: row(
+    custom(`a file name, up to ${MAX_FILE_NAME} characters`, () => z.string().transform(sanitizeFileName).refine((v) => v !== '', 'must be a file name')),
+    'answer as a download (`Content-Disposition: attachment`) under this name; `/`, `\\` become `_`, control characters are dropped',
+  ),
 } as const;
 
 export type ParamName = keyof typeof PARAMS;

@@ -7,6 +7,7 @@
 import type { CanonicalSpec } from '../../transforms/canonical.js';
 import type { FormatToken } from '../../transforms/formats.js';
 import { isNotModified, type ConditionalHeaders } from '../http/conditional.js';
+import { attachmentDisposition } from '../http/content-disposition.js';
 import { imageHeaders, notModifiedHeaders, type HeaderMap, type Timings } from '../http/response-headers.js';
 import { isEconomy, type Job } from '../load/jobs.js';
 import type { Variant } from '../load/variants.js';
@@ -20,6 +21,8 @@ export interface ResponsePolicy {
   readonly degradedCacheControl: string;
   readonly vary: readonly string[];
   readonly formatToken?: FormatToken;
+  /** `Content-Disposition` of a 200, for `dl=`. */
+  readonly contentDisposition?: string;
 }
 
 export interface VariantLog {
@@ -30,10 +33,12 @@ export interface VariantLog {
   readonly transformMs?: number;
   readonly bytesIn?: number;
   readonly bytesOut?: number;
+  /** Answered with the fallback image, the source being missing. */
+  readonly fallback?: true;
 }
 
 export interface ImageResponse {
-  readonly status: 200 | 304;
+  readonly status: 200 | 304 | 404;
   readonly headers: HeaderMap;
   readonly body?: Buffer;
   /** What the request log line records. */
@@ -52,6 +57,7 @@ export function imagePolicy(spec: CanonicalSpec, hintsVary: readonly string[], c
     degradedCacheControl,
     vary: [...(token ? ['Accept', 'X-Image-Format-Token'] : []), ...hintsVary],
     ...(token && { formatToken: token }),
+    ...(spec.dl !== undefined && { contentDisposition: attachmentDisposition(spec.dl) }),
   };
 }
 
@@ -70,7 +76,7 @@ export function answer(conditions: ConditionalHeaders, policy: ResponsePolicy, j
     ...(isEconomy(job) && { degraded: true as const }),
   };
   if (isNotModified(conditions, variant.etag, variant.lastModified)) return { status: 304, headers: notModifiedHeaders(common), log };
-  const headers = imageHeaders({ ...common, contentType: variant.contentType, contentLength: variant.data.byteLength });
+  const headers = imageHeaders({ ...common, contentType: variant.contentType, contentLength: variant.data.byteLength, contentDisposition: policy.contentDisposition });
   return { status: 200, headers, body: variant.data, log: { ...log, bytesOut: variant.data.byteLength } };
 }
 

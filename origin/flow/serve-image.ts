@@ -6,14 +6,16 @@
  */
 import { canonicalizeSpec } from '../../transforms/canonical.js';
 import type { TransformLimits } from '../../transforms/limits.js';
+import type { FallbackConfig } from '../delivery-config.js';
 import { resolveHints, type HintSteps } from '../http/client-hints.js';
-import { hasConditions } from '../http/conditional.js';
+import { hasConditions, type ConditionalHeaders } from '../http/conditional.js';
 import { formatToken } from '../http/negotiate-format.js';
 import { economyJob, imageJob, infoJob, type Job } from '../load/jobs.js';
 import type { Originals } from '../load/originals.js';
 import type { Variants } from '../load/variants.js';
 import { readRequest, type RawRequest, type RequestDeps } from '../request/read-request.js';
 import { answer, answerFromStat, imagePolicy, type ImageResponse, type ResponsePolicy } from './answer.js';
+import { answerFallback, planFallback } from './fallback.js';
 
 export interface FlowDeps {
   readonly reading: RequestDeps;
@@ -23,6 +25,7 @@ export interface FlowDeps {
   readonly variants: Variants;
   readonly cacheControl: string;
   readonly degradedCacheControl: string;
+  readonly fallback: FallbackConfig;
 }
 
 export interface IncomingRequest extends RawRequest {
@@ -48,7 +51,19 @@ export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<
     policy = imagePolicy(spec, hints.vary, request.preset?.cacheControl ?? deps.cacheControl, deps.degradedCacheControl);
   }
   const conditions = { ifNoneMatch: req.header('if-none-match'), ifModifiedSince: req.header('if-modified-since') };
+  try {
+    return await produceAndAnswer(deps, req.signal, conditions, policy, job);
+  } catch (error) {
+    // 9. Fall back: a missing source answers the fallback image, made like the request (502 when it is missing too).
+    const fallback = planFallback(deps.fallback, error, job, policy, request.kind === 'variant' ? request.preset : undefined);
+    if (!fallback) throw error;
+    const fallbackConditions = fallback.conditional ? conditions : {};
+    return answerFallback(deps.fallback, () => produceAndAnswer(deps, req.signal, fallbackConditions, fallback.policy, fallback.job));
+  }
+}
 
+/** Stages 5 to 8, for one job: from the tiers, a 304 from a stat, or made now. */
+async function produceAndAnswer(deps: FlowDeps, signal: AbortSignal, conditions: ConditionalHeaders, policy: ResponsePolicy, job: Job): Promise<ImageResponse> {
   // 5. Consult the tiers: the variant, or under pressure its cheaper twin (a kept full-quality one still wins).
   let chosen = job;
   let kept = deps.variants.lookup(job);
@@ -58,13 +73,13 @@ export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<
 
   // 6. Answer conditionally: a (coalesced, queued) source stat, then 304 without fetching anything.
   if (hasConditions(conditions)) {
-    const stat = await deps.originals.stat(job.key, req.signal);
+    const stat = await deps.originals.stat(job.key, signal);
     const notModified = answerFromStat(conditions, policy, economy ? [job, economy] : [job], stat);
     if (notModified) return notModified;
   }
 
   // 7. Produce: join the same variant in flight, or reserve a transform place (503), fetch, transform.
-  const made = await deps.variants.make(chosen, req.signal);
+  const made = await deps.variants.make(chosen, signal);
 
   // 8. Answer: 200 with the variant, or 304 if the client already holds it.
   return answer(conditions, policy, chosen, made, false);

@@ -42,11 +42,19 @@ export function notModifiedHeaders(input: ResponseHeaderInput): HeaderMap {
   };
 }
 
-export function imageHeaders(input: ResponseHeaderInput & { contentType: string; contentLength: number }): HeaderMap {
+/** What only a 200 carries: the body's type and length, and `Content-Disposition` for `dl=`. */
+export interface BodyHeaderInput {
+  readonly contentType: string;
+  readonly contentLength: number;
+  readonly contentDisposition?: string | undefined;
+}
+
+export function imageHeaders(input: ResponseHeaderInput & BodyHeaderInput): HeaderMap {
   return {
     ...notModifiedHeaders(input),
     'content-type': input.contentType,
     'content-length': String(input.contentLength),
+    ...(input.contentDisposition !== undefined && { 'content-disposition': input.contentDisposition }),
   };
 }
 

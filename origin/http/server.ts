@@ -5,12 +5,13 @@
  * `listen({ port: 0 })`.
  */
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { ConnectionConfig, RequiredHeader } from '../config.js';
+import type { ConnectionConfig, CorsConfig, RequiredHeader } from '../config.js';
 import type { FlowDeps } from '../flow/serve-image.js';
 import type { Metrics } from '../metrics.js';
 import { installRequiredHeader } from './back-to-origin.js';
 import { createClientErrorHandler } from './client-errors.js';
 import { connectionOptions, installSendTimeout } from './connection-limits.js';
+import { installCors } from './cors.js';
 import { createErrorSender, frameworkErrorsVia, installErrorHandling } from './error-handler.js';
 import { countInFlight } from './in-flight.js';
 import { installRequestLog } from './request-log.js';
@@ -34,6 +35,8 @@ export interface ServerOptions {
   readonly metricsToken?: string | undefined;
   /** The header every request but the probes must carry (back-to-origin authentication). */
   readonly requiredHeader?: RequiredHeader | undefined;
+  /** Access-Control-Allow-Origin and preflight answers; off when undefined. */
+  readonly cors?: CorsConfig | undefined;
 }
 
 export interface Server {
@@ -64,6 +67,7 @@ export function buildServer(options: ServerOptions): Server {
   const inFlightRequests = countInFlight(app);
   if (options.requiredHeader) installRequiredHeader(app, options.requiredHeader);
   installSendTimeout(app, options.connections.sendTimeoutMs);
+  if (options.cors) installCors(app, options.cors);
   installHealthRoutes(app, options.isReady);
   installMainPortMetricsRoute(app, options.metrics, options.metricsToken);
   installImageRoute(app, options.flow, options.requestDeadlineMs);

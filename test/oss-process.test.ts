@@ -114,6 +114,7 @@ describe('x-oss-process translation: Alibaba documentation examples', () => {
     [DOC.sharpen, 'image/sharpen,100', 'sharpen=1&anim=1'],
     [DOC.style, 'image/resize,p_63/quality,q_90', 'scale=63&q=90'],
     [DOC.style, 'style/small', 'preset=small'],
+    [`${DOC.style} (any case, digits, _ - .)`, 'style/Small_v2.jpg-x', 'preset=Small_v2.jpg-x'],
   ];
   for (const [doc, value, expected] of rows) {
     test(`${value} → ${expected} (${doc})`, () => {
@@ -354,8 +355,8 @@ describe('x-oss-process translation: refusals name the operation or parameter', 
     [`image/watermark,image_${b64('panda.png?x-oss-process=image/resize,P_30')},P_30`, 'watermark.P'],
     [`image/watermark,image_${b64('panda.png')},P_101`, 'watermark.P'],
     ['image/watermark,g_se', 'watermark'],
-    ['style/Small', 'style'],
-    ['style/small.v2', 'style'],
+    [`style/${'s'.repeat(65)}`, 'style'],
+    ['style/a b', 'style'],
     ['style/', 'style'],
     ['style/a/b', 'style'],
   ];

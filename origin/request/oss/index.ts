@@ -61,9 +61,6 @@ const READERS: Readonly<Record<OpName, OperationReader>> = {
 
 const isOperation = (name: string): name is OpName => Object.hasOwn(READERS, name);
 
-/** OSS style names: 1-64 letters, digits, `_`, `-`, `.` (OSS "Image style"). */
-const OSS_STYLE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-
 /**
  * Reads the decoded value of `x-oss-process`. Throws `InvalidRequestError(problems,
  * 'UNSUPPORTED_OSS_OPERATION')` listing every operation or parameter it cannot translate exactly.
@@ -83,8 +80,7 @@ export function readOssProcess(value: string): OssRequest {
 
 /** `style/<name>`: an OSS image style is a named set of operations; here that is a preset. */
 function readStyle(name: string, problems: Problems): OssRequest | undefined {
-  if (!OSS_STYLE_NAME.test(name)) return problems.add('style', 'must be a style name: 1-64 letters, digits, _, - or .');
-  if (!NAME_PATTERN.test(name)) return problems.add('style', `"${name}" cannot name a preset here (preset ${NAME_RULE})`);
+  if (!NAME_PATTERN.test(name)) return problems.add('style', `must be a style name (${NAME_RULE})`);
   return { kind: 'transform', params: new URLSearchParams([['preset', name]]) };
 }
 

@@ -70,7 +70,8 @@ export function canonicalizeSpec(requested: RequestedSpec, context: RequestConte
     ...box,
     fit: canonicalFit,
     ...((canonicalFit === 'cover' || canonicalFit === 'contain') && { pos: pos ?? 'center' }),
-    enlarge: box.w !== undefined || box.h !== undefined ? (enlarge ?? false) : false,
+    // Enlarging needs a target: a box, or a scale above 100 (below it, enlarge changes nothing).
+    enlarge: box.w !== undefined || box.h !== undefined || (copied.scale ?? 0) > 100 ? (enlarge ?? false) : false,
     ...withoutNeutral(copied),
     rot: rot ?? 0,
     anim: anim ?? false,

@@ -2,6 +2,7 @@
  * Reading requests, without sockets: every dialect (native parameters, presets, the OSS
  * `x-oss-process` dialect, `?info=1`) lands as the same requested spec, and refusals happen here.
  */
+import { DEFAULT_TEXT_STYLE, singleWatermark } from '../transforms/watermark.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULT_PRESET_FILE } from '../presets/default-presets.js';
@@ -100,11 +101,11 @@ describe('readRequest', () => {
 
   test('watermarks: a named one resolves to its definition; free text only on signed URLs', () => {
     const named = read('/a.jpg?wm=sample-logo');
-    assert.equal(named.kind === 'variant' && named.watermark?.kind, 'image');
+    assert.equal(named.kind === 'variant' && singleWatermark(named.watermark)?.kind, 'image');
     assert.throws(() => read('/a.jpg?wmt=hello'), { status: 400, problems: [{ param: 'wmt', message: 'free watermark text is accepted on signed URLs only' }] });
     assert.throws(() => read('/a.jpg?wm=nope'), { status: 400, problems: [{ param: 'wm', message: 'no watermark named "nope"' }] });
     const signed = read(signPathAndQuery('/a.jpg?wmt=hello', KEY), { signingKeys: [KEY] });
-    assert.equal(signed.kind === 'variant' && signed.watermark?.kind === 'text' && signed.watermark.text, 'hello');
+    assert.equal(signed.kind === 'variant' && JSON.stringify(singleWatermark(signed.watermark)), JSON.stringify({ ...DEFAULT_TEXT_STYLE, text: 'hello' }));
   });
 
   test('with signing on, the signature is checked first and then removed from the parameters', () => {

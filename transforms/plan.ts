@@ -11,7 +11,7 @@ import type { TransformLimits } from './limits.js';
 import type { CropBox, Fit, Gravity, IndexCrop, OutputFormat, Position, Rotation } from './params.js';
 import type { SourceInfo } from './probe.js';
 import type { InputFormat } from './sniff-format.js';
-import type { Watermark } from './watermark.js';
+import type { Watermarks } from './watermark.js';
 
 export interface Rgba {
   readonly r: number;
@@ -56,7 +56,7 @@ export interface TransformPlan {
     readonly mask?: { readonly shape: 'circle' | 'round'; readonly radius: number };
     /** Per colour channel: `multiply * value + add`. */
     readonly levels?: { readonly multiply: number; readonly add: number };
-    readonly watermark?: Watermark;
+    readonly watermark?: Watermarks;
   };
   /** Set when the output cannot hold alpha but the image has some. */
   readonly flatten?: Rgba;

@@ -9,7 +9,7 @@ import type { Preset, PresetCatalog } from '../../presets/preset-registry.js';
 import { InvalidRequestError } from '../../transforms/errors.js';
 import type { SpecParser } from '../../transforms/parse-spec.js';
 import type { RequestedSpec } from '../../transforms/params.js';
-import type { Watermark } from '../../transforms/watermark.js';
+import type { Watermarks } from '../../transforms/watermark.js';
 import type { HeaderReader } from '../http/client-hints.js';
 import { verifySignature } from '../signing.js';
 import { parseKey } from '../sources/parse-key.js';
@@ -45,7 +45,7 @@ export type ImageRequest =
       readonly key: SourceKey;
       readonly spec: RequestedSpec;
       readonly preset?: Preset | undefined;
-      readonly watermark?: Watermark | undefined;
+      readonly watermark?: Watermarks | undefined;
     }
   | { readonly kind: 'info'; readonly key: SourceKey; readonly shape: InfoShape };
 

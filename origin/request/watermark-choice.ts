@@ -6,19 +6,19 @@
 import type { PresetCatalog } from '../../presets/preset-registry.js';
 import { InvalidRequestError } from '../../transforms/errors.js';
 import type { RequestedSpec } from '../../transforms/params.js';
-import { DEFAULT_TEXT_STYLE, type Watermark } from '../../transforms/watermark.js';
+import { DEFAULT_TEXT_STYLE, watermarkList, type Watermarks } from '../../transforms/watermark.js';
 
 export function chooseWatermark(
   spec: RequestedSpec,
-  fromOss: Watermark | undefined,
+  fromOss: Watermarks | undefined,
   catalog: PresetCatalog,
   signed: boolean,
-): Watermark | undefined {
+): Watermarks | undefined {
   const refuse = (param: string, message: string): never => {
     throw new InvalidRequestError([{ param, message }]);
   };
   if (fromOss) {
-    if (fromOss.kind === 'text' && !signed) refuse('x-oss-process', 'text watermarks are accepted on signed URLs only');
+    if (watermarkList(fromOss).some((m) => m.kind === 'text') && !signed) refuse('x-oss-process', 'text watermarks are accepted on signed URLs only');
     return fromOss;
   }
   const named = spec.wm === undefined ? undefined : catalog.watermarks.get(spec.wm);

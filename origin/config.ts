@@ -12,6 +12,7 @@ import { DELIVERY_ENV, parseDeliveryConfig, type DeliveryConfig } from './delive
 import { bool, int } from './env-values.js';
 import { parseServerConfig, SERVER_ENV, type ServerConfig } from './server-config.js';
 import { parseSourceConfig, type SourceConfig } from './source-config.js';
+import { STYLE_DELIMITERS, type StyleDelimiter } from './request/style-suffix.js';
 
 export type { CorsConfig, DeliveryConfig, FallbackConfig } from './delivery-config.js';
 export type { ConnectionConfig, RequiredHeader, ServerConfig } from './server-config.js';
@@ -78,6 +79,8 @@ export interface Config {
     readonly file?: string;
     /** Refuse free-form parameters: only `preset` and its overrides. */
     readonly only: boolean;
+    /** Delimiters of OSS styles written into the path (`a.jpg!thumb`). */
+    readonly styleDelimiters: readonly StyleDelimiter[];
   };
   /** HMAC keys for signed URLs; signing is off when empty. The first one signs (CLI), all verify. */
   readonly signingKeys: readonly string[];
@@ -155,6 +158,7 @@ const envSchema = z.object({
   ORIGIN_DEGRADED_CACHE_CONTROL: z.string().min(1).default('public, max-age=60'),
   ORIGIN_PRESETS: z.string().min(1).optional(),
   ORIGIN_PRESETS_ONLY: bool.default(false),
+  ORIGIN_STYLE_DELIMITERS: list(z.enum(STYLE_DELIMITERS, `each must be one of ${STYLE_DELIMITERS.join(' ')}`)).default(['!']),
   ORIGIN_SIGNING_KEYS: list(z.string().min(16, 'each key needs at least 16 characters (use 32 random bytes)')).optional(),
   ORIGIN_DPR_STEPS: ascending(list(numeric(z.number().min(1).max(4)))).default([1, 1.5, 2, 3]),
   ORIGIN_WIDTH_STEPS: ascending(list(numeric(z.number().int().min(1).max(16_383)))).default([
@@ -221,7 +225,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       backoffMaxMs: e.ORIGIN_SOURCE_BACKOFF_MAX_MS,
     },
     delivery: parseDeliveryConfig(e),
-    presets: { ...(e.ORIGIN_PRESETS !== undefined && { file: path.resolve(cwd, e.ORIGIN_PRESETS) }), only: e.ORIGIN_PRESETS_ONLY },
+    presets: { ...(e.ORIGIN_PRESETS !== undefined && { file: path.resolve(cwd, e.ORIGIN_PRESETS) }), only: e.ORIGIN_PRESETS_ONLY, styleDelimiters: e.ORIGIN_STYLE_DELIMITERS },
     signingKeys: e.ORIGIN_SIGNING_KEYS ?? [],
     hints: { dpr: e.ORIGIN_DPR_STEPS, widths: e.ORIGIN_WIDTH_STEPS },
     responses: {

@@ -70,6 +70,12 @@ describe('loadConfig', () => {
     }
   });
 
+  test('ORIGIN_STYLE_DELIMITERS lists OSS style delimiters, ! by default', () => {
+    assert.deepEqual(loadConfig({}).presets.styleDelimiters, ['!']);
+    assert.deepEqual(loadConfig({ ORIGIN_STYLE_DELIMITERS: '!,-,_,@!' }).presets.styleDelimiters, ['!', '-', '_', '@!']);
+    assert.match(problemsOf({ ORIGIN_STYLE_DELIMITERS: '!,~' })[0] ?? '', /^ORIGIN_STYLE_DELIMITERS\.1: each must be one of ! - _ @!/);
+  });
+
   test('bad sources are refused with the variable named', () => {
     for (const source of ['ftp://x/', 's3://Bad_Bucket', 'fs:', 'https://user:pw@example.com/', 'https://example.com/?q=1']) {
       const problems = problemsOf({ ORIGIN_SOURCE: source });

@@ -310,12 +310,13 @@ describe('planTransform: resize', () => {
     assert.deepEqual(plan('w=100&h=100&fit=contain&bg=ff000080').resize?.background, { r: 255, g: 0, b: 0, alpha: 128 / 255 });
   });
 
-  test('scale is a percentage of the (cropped, rotated) size, filled exactly, never enlarged', () => {
+  test('scale is a percentage of the (cropped, rotated) size, filled exactly, enlarged only with enlarge=1', () => {
     assert.deepEqual(plan('scale=50').resize, { width: 200, height: 150, fit: 'fill', position: 'center', withoutEnlargement: true, background: WHITE });
     const tiny = plan('scale=1', { ...PHOTO, width: 40, height: 30 }).resize;
     assert.deepEqual([tiny?.width, tiny?.height], [1, 1], 'at least one pixel');
     const doubled = plan('scale=200&enlarge=1').resize;
-    assert.deepEqual([doubled?.width, doubled?.height, doubled?.withoutEnlargement], [800, 600, true]);
+    assert.deepEqual([doubled?.width, doubled?.height, doubled?.withoutEnlargement], [800, 600, false]);
+    assert.equal(plan('scale=200').resize?.withoutEnlargement, true, 'without enlarge=1 it stays at the original size');
   });
 
   test('scale never asks for more than the output cap', () => {

@@ -2,6 +2,7 @@
  * Reading requests, without sockets: every dialect (native parameters, presets, the OSS
  * `x-oss-process` dialect, `?info=1`) lands as the same requested spec, and refusals happen here.
  */
+import { DEFAULT_TEXT_STYLE, singleWatermark } from '../transforms/watermark.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULT_PRESET_FILE } from '../presets/default-presets.js';
@@ -46,6 +47,40 @@ describe('readRequest', () => {
     assert.throws(() => read('/a.jpg?x-oss-process=image/resize,w_100&w=5'), { status: 400, problems: [{ param: 'w', message: 'cannot be combined with x-oss-process' }] });
   });
 
+  test('a style in the path (a.jpg!thumb) is style/thumb is preset=thumb, and stands alone', () => {
+    assert.deepEqual(read('/photos/a.jpg!thumb'), read('/photos/a.jpg?preset=thumb'));
+    assert.deepEqual(read('/photos/a.jpg!thumb'), read('/photos/a.jpg?x-oss-process=style/thumb'));
+    assert.throws(() => read('/a.jpg!thumb?w=5'), { status: 400, problems: [{ param: 'w', message: 'cannot be combined with a style in the path ("thumb")' }] });
+    assert.throws(() => read('/a.jpg!nope'), { status: 404, code: 'UNKNOWN_PRESET' });
+    assert.throws(() => read('/a.jpg!'), { status: 400, problems: [{ param: 'style', message: '"!" must be followed by a style name (names are 1-64 letters, digits, _, - or .)' }] });
+    // An encoded ! is part of the key; a ! in an earlier segment is too.
+    assert.equal(read('/a%21b.jpg').key, 'a!b.jpg');
+    assert.equal(read('/x!y/a.jpg').key, 'x!y/a.jpg');
+  });
+
+  test('with - and _ as delimiters, only a known style after them splits the key', () => {
+    const all = { styleDelimiters: ['!', '-', '_', '@!'] as const };
+    assert.equal(read('/my-photo.jpg', all).key, 'my-photo.jpg');
+    assert.equal(read('/my_photo.jpg', all).key, 'my_photo.jpg');
+    const styled = read('/my-photo.jpg-thumb', all);
+    assert.deepEqual(styled, read('/my-photo.jpg?preset=thumb'));
+    assert.deepEqual(read('/a.jpg_avatar', all), read('/a.jpg?preset=avatar'));
+    assert.deepEqual(read('/a.jpg@!feed', all), read('/a.jpg?preset=feed'));
+    assert.equal(read('/a.jpg%2Dthumb', all).key, 'a.jpg-thumb');
+    // Only configured delimiters count.
+    assert.equal(read('/a.jpg-thumb').key, 'a.jpg-thumb');
+  });
+
+  test('preset names follow OSS style names: any case, digits, _, - and .', () => {
+    const catalog = createPresetCatalog({ presets: { 'Small_v2.x-y': { params: { w: 50 } } } }, parseSpec);
+    assert.deepEqual(specOf('/a.jpg?preset=thumb'), { w: 200, h: 200, fit: 'cover', pos: 'attention' });
+    for (const url of ['/a.jpg!Small_v2.x-y', '/a.jpg?x-oss-process=style/Small_v2.x-y', '/a.jpg?preset=Small_v2.x-y']) {
+      const request = read(url, { catalog });
+      assert.equal(request.kind === 'variant' && request.preset?.name, 'Small_v2.x-y', url);
+      assert.deepEqual(request.kind === 'variant' && request.spec, { w: 50 }, url);
+    }
+  });
+
   test('info stands alone, in the native or the OSS shape', () => {
     assert.deepEqual(read('/a.jpg?info=1'), { kind: 'info', key: 'a.jpg', shape: 'native' });
     assert.deepEqual(read('/a.jpg?x-oss-process=image/info'), { kind: 'info', key: 'a.jpg', shape: 'oss-info' });
@@ -66,11 +101,11 @@ describe('readRequest', () => {
 
   test('watermarks: a named one resolves to its definition; free text only on signed URLs', () => {
     const named = read('/a.jpg?wm=sample-logo');
-    assert.equal(named.kind === 'variant' && named.watermark?.kind, 'image');
+    assert.equal(named.kind === 'variant' && singleWatermark(named.watermark)?.kind, 'image');
     assert.throws(() => read('/a.jpg?wmt=hello'), { status: 400, problems: [{ param: 'wmt', message: 'free watermark text is accepted on signed URLs only' }] });
     assert.throws(() => read('/a.jpg?wm=nope'), { status: 400, problems: [{ param: 'wm', message: 'no watermark named "nope"' }] });
     const signed = read(signPathAndQuery('/a.jpg?wmt=hello', KEY), { signingKeys: [KEY] });
-    assert.equal(signed.kind === 'variant' && signed.watermark?.kind === 'text' && signed.watermark.text, 'hello');
+    assert.equal(signed.kind === 'variant' && JSON.stringify(singleWatermark(signed.watermark)), JSON.stringify({ ...DEFAULT_TEXT_STYLE, text: 'hello' }));
   });
 
   test('with signing on, the signature is checked first and then removed from the parameters', () => {

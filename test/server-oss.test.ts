@@ -30,6 +30,28 @@ describe('x-oss-process through the server', () => {
     assert.equal(style.headers.etag, preset.headers.etag);
   });
 
+  test('a style in the path (!thumb) is the same variant as preset=thumb; unknown is 404, with parameters 400', async () => {
+    const styled = await rawGet(origin.url, `${PHOTO}!thumb`);
+    const preset = await rawGet(origin.url, `${PHOTO}?preset=thumb`);
+    assert.equal(styled.status, 200);
+    assert.equal(styled.headers.etag, preset.headers.etag);
+    const d = await decode(styled.body);
+    assert.deepEqual([d.width, d.height], [200, 200]);
+    assert.equal((await rawGet(origin.url, `${PHOTO}!nope`)).status, 404);
+    assert.equal(jsonError(await rawGet(origin.url, `${PHOTO}!nope`)).code, 'UNKNOWN_PRESET');
+    assert.equal((await rawGet(origin.url, `${PHOTO}!thumb?w=10`)).status, 400);
+  });
+
+  test('resize,p_ above 100 enlarges, as scale=N&enlarge=1', async () => {
+    const viaOss = await oss('image/crop,w_100,h_50/resize,p_250');
+    const native = await rawGet(origin.url, `${PHOTO}?crop=0,0,100,50&scale=250&enlarge=1`);
+    assert.equal(viaOss.headers.etag, native.headers.etag);
+    const d = await decode(viaOss.body);
+    assert.deepEqual([d.width, d.height], [250, 125]);
+    const unenlarged = await decode((await rawGet(origin.url, `${PHOTO}?crop=0,0,100,50&scale=250`)).body);
+    assert.deepEqual([unenlarged.width, unenlarged.height], [100, 50]);
+  });
+
   test('image/info and image/average-hue answer in OSS shape', async () => {
     const info = JSON.parse((await oss('image/info')).body.toString()) as Record<string, { value: string }>;
     assert.deepEqual([info.ImageWidth?.value, info.ImageHeight?.value, info.Format?.value, info.FileSize?.value], ['2560', '1600', 'jpg', '632699']);

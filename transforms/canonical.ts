@@ -8,7 +8,7 @@
 import { qualityFor, type FormatToken, type QualityTable } from './formats.js';
 import type { TransformLimits } from './limits.js';
 import { PARAM_NAMES, PARAMS, spell, type Fit, type OutputFormat, type ParamName, type Position, type RequestedSpec, type Rotation } from './params.js';
-import { serializeWatermark, type Watermark } from './watermark.js';
+import { oneOrList, serializeWatermarks, type Watermarks } from './watermark.js';
 
 /** An explicit format, or `auto-<token>` when it was negotiated from the `Accept` header. */
 export type FormatChoice = OutputFormat | `auto-${FormatToken}`;
@@ -35,8 +35,8 @@ export type CanonicalSpec = Omit<RequestedSpec, Rewritten> & {
   readonly sd?: true;
   /** Made the cheap way under load (see `economizeSpec`); a separate variant with its own key. */
   readonly eco?: true;
-  /** The watermark's full definition (not its name), so editing a watermark changes the key. */
-  readonly wm?: Watermark;
+  /** The watermarks' full definitions (not names), so editing a watermark changes the key; one is kept as itself. */
+  readonly wm?: Watermarks;
 };
 
 /** What the request's context adds to its parameters: hints, the format token, the preset, the watermark. */
@@ -48,7 +48,7 @@ export interface RequestContext {
   readonly deviceWidth?: number;
   readonly saveData?: boolean;
   readonly qualities?: QualityTable;
-  readonly watermark?: Watermark;
+  readonly watermark?: Watermarks;
 }
 
 /** Bump when the meaning of a canonical spec changes, so stale variants are never reused. */
@@ -70,7 +70,8 @@ export function canonicalizeSpec(requested: RequestedSpec, context: RequestConte
     ...box,
     fit: canonicalFit,
     ...((canonicalFit === 'cover' || canonicalFit === 'contain') && { pos: pos ?? 'center' }),
-    enlarge: box.w !== undefined || box.h !== undefined ? (enlarge ?? false) : false,
+    // Enlarging needs a target: a box, or a scale above 100 (below it, enlarge changes nothing).
+    enlarge: box.w !== undefined || box.h !== undefined || (copied.scale ?? 0) > 100 ? (enlarge ?? false) : false,
     ...withoutNeutral(withoutIdleBackground(copied, format, canonicalFit)),
     rot: rot ?? 0,
     anim: anim ?? false,
@@ -78,7 +79,7 @@ export function canonicalizeSpec(requested: RequestedSpec, context: RequestConte
     ...(quality !== undefined && { q: quality }),
     ...(qualities && { qt: qualities }),
     ...(negotiated && context.saveData && { sd: true as const }),
-    ...(context.watermark && { wm: context.watermark }),
+    ...(context.watermark && { wm: oneOrList(context.watermark) }),
   };
 }
 
@@ -134,7 +135,7 @@ export function serializeCanonical(spec: CanonicalSpec): string {
 }
 
 function writeField(name: string, value: unknown): string {
-  if (name === 'wm') return serializeWatermark(value as Watermark);
+  if (name === 'wm') return serializeWatermarks(value as Watermarks);
   if (name === 'qt') return Object.entries(value as QualityTable).map(([format, q]) => `${format}:${q}`).join(',');
   return spell(value as Parameters<typeof spell>[0]);
 }

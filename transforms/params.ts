@@ -207,7 +207,7 @@ export const PARAMS = {
     { default: '1' },
   ),
   enlarge: row(flag, "allow upscaling beyond the original's size (vector sources are re-drawn, not blown up)", { default: '`0`' }),
-  scale: row(integer(1, 1000), 'resize to this percentage of the (cropped) original; not with `w`/`h`'),
+  scale: row(integer(1, 1000), 'resize to this percentage of the (cropped) original (above 100 only with `enlarge=1`); not with `w`/`h`'),
   crop: row(cropBox, 'region of the upright original to keep, before everything else; clamped to the image, refused when it misses it'),
   cropg: row(choice(GRAVITIES), 'anchor of `crop`: its `x,y` are measured inward from that corner, edge or the centre', { default: '`nw`', neutral: 'nw' }),
   maxar: row(

@@ -13,7 +13,7 @@ import type { TransformLimits } from './limits.js';
 import type { CropBox, Fit, Gravity, IndexCrop, OutputFormat, Position, Rotation } from './params.js';
 import type { SourceInfo } from './probe.js';
 import type { InputFormat } from './sniff-format.js';
-import type { Watermark } from './watermark.js';
+import type { Watermarks } from './watermark.js';
 
 export interface Rgba {
   readonly r: number;
@@ -58,7 +58,7 @@ export interface TransformPlan {
     readonly mask?: { readonly shape: 'circle' | 'round'; readonly radius: number };
     /** Per colour channel: `multiply * value + add`. */
     readonly levels?: { readonly multiply: number; readonly add: number };
-    readonly watermark?: Watermark;
+    readonly watermark?: Watermarks;
   };
   /** Nothing made the image transparent: the finishing pass drops the alpha it works with. */
   readonly opaque?: true;

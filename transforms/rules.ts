@@ -3,9 +3,12 @@
  * dialect): one copy of each, so the dialects cannot drift apart.
  */
 
-/** Preset and watermark names: 1-64 of a-z, 0-9, `_` and `-`, starting with a letter or digit. */
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-export const NAME_RULE = 'names are 1-64 of a-z, 0-9, _ and -, starting with a letter or digit';
+/**
+ * Preset (= OSS style) and watermark names, in OSS's style-name alphabet: 1-64 letters of either
+ * case, digits, `_`, `-` and `.` (OSS "Image style"), so every OSS style can be a preset here.
+ */
+export const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+export const NAME_RULE = 'names are 1-64 letters, digits, _, - or .';
 
 /** Largest crop coordinate or size: beyond any image that passes the input pixel limit's side. */
 export const MAX_CROP_COORDINATE = 100_000;

@@ -66,6 +66,47 @@ export const DEFAULT_TEXT_STYLE: Omit<TextWatermark, 'text'> = {
   tile: false,
 };
 
+/**
+ * One watermark, or several stamped in this order (OSS allows up to three per request, "logo +
+ * @username"); at most one of them is an image watermark (one logo is fetched per variant).
+ */
+export type Watermarks = Watermark | readonly Watermark[];
+
+export const MAX_WATERMARKS = 3;
+
+export function watermarkList(marks: Watermarks): readonly Watermark[] {
+  return 'kind' in marks ? [marks] : marks;
+}
+
+/** A list of one is that one watermark, so it has the key a single watermark always had. */
+export function oneOrList(marks: Watermarks): Watermarks {
+  const list = watermarkList(marks);
+  return list.length === 1 && list[0] ? list[0] : list;
+}
+
+/** The watermark when there is exactly one. */
+export function singleWatermark(marks: Watermarks | undefined): Watermark | undefined {
+  const list = marks === undefined ? [] : watermarkList(marks);
+  return list.length === 1 ? list[0] : undefined;
+}
+
+/** The logo of the image watermark among `marks`, if any. */
+export function logoMark(marks: Watermarks | undefined): ImageWatermark | undefined {
+  return marks === undefined ? undefined : watermarkList(marks).find((m): m is ImageWatermark => m.kind === 'image');
+}
+
+/**
+ * One watermark as `serializeWatermark` always wrote it (existing keys do not change); several
+ * as `list|<n>|<first>|<second>…`: a single one starts with `image:` or `text:`, and `|` never
+ * occurs inside one (text and keys are percent-encoded), so a list cannot collide with anything.
+ */
+export function serializeWatermarks(marks: Watermarks): string {
+  const list = watermarkList(marks);
+  const [only] = list;
+  if (list.length === 1 && only) return serializeWatermark(only);
+  return ['list', list.length, ...list.map(serializeWatermark)].join('|');
+}
+
 /** Every field in a fixed order; text is percent-encoded so it cannot be mistaken for a separator. */
 export function serializeWatermark(mark: Watermark): string {
   const offset = mark.offset ? `${mark.offset.x}x${mark.offset.y}` : '';

@@ -4,6 +4,7 @@
  * variant key names it in the tiers and in coalescing; `renderJob` (render-job.ts) makes it.
  */
 import { economizeSpec, KEY_VERSION, type CanonicalSpec } from '../../transforms/canonical.js';
+import { logoMark } from '../../transforms/watermark.js';
 import type { InfoShape } from '../request/read-request.js';
 import { toSourceKey } from '../sources/parse-key.js';
 import type { SourceKey } from '../sources/source.js';
@@ -22,7 +23,8 @@ export type Job =
 
 export function imageJob(key: SourceKey, spec: CanonicalSpec): Job {
   // The logo key comes decoded from the preset file or an OSS URL, and obeys the same rules as request keys.
-  const logoKey = spec.wm?.kind === 'image' ? toSourceKey(spec.wm.key, 'wm') : undefined;
+  const logo = logoMark(spec.wm);
+  const logoKey = logo ? toSourceKey(logo.key, 'wm') : undefined;
   return { kind: 'image', key, variant: variantKey(key, spec), spec, ...(logoKey && { logoKey }) };
 }
 

@@ -13,6 +13,7 @@ import { NotFoundError, SourceUnavailableError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { SourceKey } from '../sources/source.js';
 import { etagFor, type VariantKey } from '../variant-key.js';
+import { logoMark } from '../../transforms/watermark.js';
 import type { Job } from './jobs.js';
 import type { Fetched, Originals } from './originals.js';
 import { renderJob } from './render-job.js';
@@ -122,7 +123,7 @@ async function fetchLogo(originals: Originals, job: Job, logoKey: SourceKey, sig
     return await originals.fetch(logoKey, signal);
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
-    const fromRequest = job.kind === 'image' && job.spec.wm?.kind === 'image' && job.spec.wm.fromRequest === true;
+    const fromRequest = job.kind === 'image' && logoMark(job.spec.wm)?.fromRequest === true;
     if (fromRequest) {
       throw new InvalidRequestError([{ param: 'x-oss-process', message: `watermark logo "${logoKey}" not found` }], 'WATERMARK_NOT_FOUND');
     }

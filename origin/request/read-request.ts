@@ -9,13 +9,14 @@ import type { Preset, PresetCatalog } from '../../presets/preset-registry.js';
 import { InvalidRequestError } from '../../transforms/errors.js';
 import type { SpecParser } from '../../transforms/parse-spec.js';
 import type { RequestedSpec } from '../../transforms/params.js';
-import type { Watermark } from '../../transforms/watermark.js';
+import type { Watermarks } from '../../transforms/watermark.js';
 import type { HeaderReader } from '../http/client-hints.js';
 import { verifySignature } from '../signing.js';
 import { parseKey } from '../sources/parse-key.js';
 import type { SourceKey } from '../sources/source.js';
 import { readOssProcess, type OssRequest } from './oss/index.js';
 import { querySpellingProblems } from './query-spelling.js';
+import { splitStyle, type StyleDelimiter } from './style-suffix.js';
 import { chooseWatermark } from './watermark-choice.js';
 
 export interface RequestDeps {
@@ -24,6 +25,8 @@ export interface RequestDeps {
   readonly presetsOnly: boolean;
   /** Signed URLs are required when non-empty. */
   readonly signingKeys: readonly string[];
+  /** Delimiters of OSS styles in the path (`a.jpg!thumb`); `!` when omitted. */
+  readonly styleDelimiters?: readonly StyleDelimiter[];
 }
 
 export interface RawRequest {
@@ -42,7 +45,7 @@ export type ImageRequest =
       readonly key: SourceKey;
       readonly spec: RequestedSpec;
       readonly preset?: Preset | undefined;
-      readonly watermark?: Watermark | undefined;
+      readonly watermark?: Watermarks | undefined;
     }
   | { readonly kind: 'info'; readonly key: SourceKey; readonly shape: InfoShape };
 
@@ -54,8 +57,9 @@ export function readRequest(deps: RequestDeps, req: RawRequest): ImageRequest {
   if (signed) acceptSignature(deps, req, query); // 403
   const spelling = querySpellingProblems(req.rawQuery);
   if (spelling.length > 0) throw new InvalidRequestError(spelling); // 400: one spelling per URL
-  const key = parseKey(req.path); // 400 on traversal, NUL, …
-  const oss = readOss(query);
+  const styled = splitStyle(req.path, deps.styleDelimiters ?? ['!'], (name) => deps.catalog.presets.has(name)); // 404 unknown style
+  const key = parseKey(styled.path); // 400 on traversal, NUL, …
+  const oss = styled.style === undefined ? readOss(query) : pathStyle(styled.style, query);
   const shape = infoShape(query, oss);
   if (shape) return { kind: 'info', key, shape };
 
@@ -82,6 +86,15 @@ function readOss(query: URLSearchParams): OssRequest | undefined {
     throw new InvalidRequestError(others.map((param) => ({ param, message: `cannot be combined with ${OSS_PARAM}` })));
   }
   return readOssProcess(values[0] ?? '');
+}
+
+/** `a.jpg!thumb` stands alone like `x-oss-process=style/thumb`: it is the preset, nothing added. */
+function pathStyle(style: string, query: URLSearchParams): OssRequest {
+  const others = [...new Set(query.keys())];
+  if (others.length > 0) {
+    throw new InvalidRequestError(others.map((param) => ({ param, message: `cannot be combined with a style in the path ("${style}")` })));
+  }
+  return { kind: 'transform', params: new URLSearchParams([['preset', style]]) };
 }
 
 function infoShape(query: URLSearchParams, oss: OssRequest | undefined): InfoShape | undefined {

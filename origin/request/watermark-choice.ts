@@ -6,20 +6,23 @@
 import type { PresetCatalog } from '../../presets/preset-registry.js';
 import { InvalidRequestError } from '../../transforms/errors.js';
 import type { RequestedSpec } from '../../transforms/params.js';
-import { DEFAULT_TEXT_STYLE, type Watermark } from '../../transforms/watermark.js';
+import { DEFAULT_TEXT_STYLE, oneOrList, watermarkList, type Watermark, type Watermarks } from '../../transforms/watermark.js';
 
 export function chooseWatermark(
   spec: RequestedSpec,
-  fromOss: Watermark | undefined,
+  fromOss: Watermarks | undefined,
   catalog: PresetCatalog,
   signed: boolean,
-): Watermark | undefined {
+): Watermarks | undefined {
   const refuse = (param: string, message: string): never => {
     throw new InvalidRequestError([{ param, message }]);
   };
   if (fromOss) {
-    if (fromOss.kind === 'text' && !signed) refuse('x-oss-process', 'text watermarks are accepted on signed URLs only');
-    return fromOss.kind === 'image' ? { ...fromOss, fromRequest: true } : fromOss;
+    const marks = watermarkList(fromOss);
+    if (marks.some((m) => m.kind === 'text') && !signed) refuse('x-oss-process', 'text watermarks are accepted on signed URLs only');
+    // A logo named in the URL that is missing is the client's fault, not the operator's.
+    const tagged = marks.map((m): Watermark => (m.kind === 'image' ? { ...m, fromRequest: true as const } : m));
+    return oneOrList(tagged);
   }
   const named = spec.wm === undefined ? undefined : catalog.watermarks.get(spec.wm);
   if (spec.wm !== undefined && !named) refuse('wm', `no watermark named "${spec.wm}"`);

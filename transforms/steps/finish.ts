@@ -6,6 +6,7 @@
 import sharp from 'sharp';
 import type { TransformLimits } from '../limits.js';
 import type { TransformPlan } from '../plan.js';
+import { watermarkList } from '../watermark.js';
 import { watermarkOverlay } from './watermark-overlay.js';
 
 /** sRGB RGBA pixels, 4 channels. */
@@ -48,11 +49,13 @@ const levels: FinishStep = async (frame, { finish, limits }) => {
   return render(loadFrame(frame, limits).linear([multiply, multiply, multiply, 1], [add, add, add, 0]));
 };
 
-// sharp composites last in a chain, so each composite gets a chain of its own.
+// sharp composites last in a chain, so each composite gets a chain of its own; several
+// watermarks are one composite, stamped in their order (a later one over an earlier one).
 const watermark: FinishStep = async (frame, { finish, limits, logo }) => {
   if (!finish.watermark) return frame;
-  const overlay = await watermarkOverlay(finish.watermark, logo, frame.width, frame.height);
-  return render(loadFrame(frame, limits).composite([overlay]));
+  const marks = watermarkList(finish.watermark);
+  const overlays = await Promise.all(marks.map((mark) => watermarkOverlay(mark, logo, frame.width, frame.height)));
+  return render(loadFrame(frame, limits).composite(overlays));
 };
 
 /** Rendered here, so that flattening for JPEG happens after the mask, not before it. */

@@ -25,7 +25,8 @@ export interface Collected {
   sharpen?: string;
   bright?: number;
   contrast?: number;
-  watermark?: Watermark;
+  /** In URL order; OSS allows up to three per request. */
+  watermarks?: Watermark[];
 }
 
 /** Reads one operation's arguments into `c`; whatever it cannot translate exactly goes to `problems`. */

@@ -14,7 +14,7 @@
  */
 import { InvalidRequestError } from '../../../transforms/errors.js';
 import { NAME_PATTERN, NAME_RULE } from '../../../transforms/rules.js';
-import type { Watermark } from '../../../transforms/watermark.js';
+import { MAX_WATERMARKS, oneOrList, type Watermarks } from '../../../transforms/watermark.js';
 import type { Collected, OperationReader, OpName } from './collected.js';
 import { readCrop, readIndexCrop } from './crop.js';
 import { readAutoOrient, readFormat, readInterlace, readQuality, readRotate } from './encoding.js';
@@ -27,7 +27,7 @@ import { readWatermark } from './watermark.js';
 import { writeParams } from './write-params.js';
 
 export type OssRequest =
-  | { readonly kind: 'transform'; readonly params: URLSearchParams; readonly watermark?: Watermark }
+  | { readonly kind: 'transform'; readonly params: URLSearchParams; readonly watermark?: Watermarks }
   | { readonly kind: 'info' }
   | { readonly kind: 'average-hue' };
 
@@ -61,9 +61,6 @@ const READERS: Readonly<Record<OpName, OperationReader>> = {
 
 const isOperation = (name: string): name is OpName => Object.hasOwn(READERS, name);
 
-/** OSS style names: 1-64 letters, digits, `_`, `-`, `.` (OSS "Image style"). */
-const OSS_STYLE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-
 /**
  * Reads the decoded value of `x-oss-process`. Throws `InvalidRequestError(problems,
  * 'UNSUPPORTED_OSS_OPERATION')` listing every operation or parameter it cannot translate exactly.
@@ -83,8 +80,7 @@ export function readOssProcess(value: string): OssRequest {
 
 /** `style/<name>`: an OSS image style is a named set of operations; here that is a preset. */
 function readStyle(name: string, problems: Problems): OssRequest | undefined {
-  if (!OSS_STYLE_NAME.test(name)) return problems.add('style', 'must be a style name: 1-64 letters, digits, _, - or .');
-  if (!NAME_PATTERN.test(name)) return problems.add('style', `"${name}" cannot name a preset here (preset ${NAME_RULE})`);
+  if (!NAME_PATTERN.test(name)) return problems.add('style', `must be a style name (${NAME_RULE})`);
   return { kind: 'transform', params: new URLSearchParams([['preset', name]]) };
 }
 
@@ -97,9 +93,10 @@ function readImage(rest: string, problems: Problems): OssRequest | undefined {
     if (name === '') return problems.add('x-oss-process', `operation ${index + 1} is empty`);
     if (!isOperation(name)) return problems.add(name, 'unknown or unsupported OSS operation');
     // Applying an operation twice is two resamplings, two crops, two roundings of levels…: the
-    // native pipeline does each once, so repeats are refused (a second watermark included).
-    if (ops.some((o) => o.name === name)) {
-      return problems.add(name, name === 'watermark' ? 'only one watermark per request' : 'given more than once');
+    // native pipeline does each once, so repeats are refused; watermarks stack (up to three).
+    const count = ops.filter((o) => o.name === name).length;
+    if (name === 'watermark' ? count >= MAX_WATERMARKS : count > 0) {
+      return problems.add(name, name === 'watermark' ? `at most ${MAX_WATERMARKS} watermarks per request` : 'given more than once');
     }
     ops.push({ name, index });
     READERS[name](args, collected, problems);
@@ -114,6 +111,9 @@ function readImage(rest: string, problems: Problems): OssRequest | undefined {
       return { kind: only };
     }
   }
+  if ((collected.watermarks ?? []).filter((m) => m.kind === 'image').length > 1) {
+    problems.add('watermark', 'at most one image watermark per request (text watermarks may be added to it)');
+  }
   orderProblems(ops, collected, problems);
   combinationProblems(collected, problems);
   if (problems.list.length > 0) return undefined;
@@ -121,6 +121,6 @@ function readImage(rest: string, problems: Problems): OssRequest | undefined {
   return {
     kind: 'transform',
     params: writeParams(collected),
-    ...(collected.watermark && { watermark: collected.watermark }),
+    ...(collected.watermarks && { watermark: oneOrList(collected.watermarks) }),
   };
 }

@@ -79,7 +79,7 @@ export function combinationProblems(c: Collected, problems: Problems): void {
   if (c.circle !== undefined && c.round !== undefined) problems.add('rounded-corners', 'cannot be combined with circle');
   // Natively the watermark is placed on the circle's square and then masked with it; OSS either
   // masks the mark on the full image first or leaves a later mark unmasked.
-  if (c.circle !== undefined && c.watermark) problems.add('watermark', 'cannot be combined with circle');
+  if (c.circle !== undefined && c.watermarks) problems.add('watermark', 'cannot be combined with circle');
   // JPEG output flattens the transparent corners onto bg, which m_pad sets to its colour; OSS
   // fills them with white.
   if ((c.circle !== undefined || c.round !== undefined) && c.format === 'jpeg' && c.resize?.background && c.resize.background !== 'ffffff') {

@@ -15,7 +15,7 @@
  * alike (one constraint leaves nothing for the mode to decide). l and s together describe a box
  * oriented like the source, which no fixed w/h box expresses unless l = s. With w or h given, OSS
  * ignores l and s (documented), and so does this translation.
- * p (percent, 1-1000) → scale, which never enlarges natively: p above 100 is refused.
+ * p (percent, 1-1000) → scale; above 100 OSS enlarges, so p_N → scale=N&enlarge=1.
  * limit (default 1: never enlarge) → enlarge=0 (the default); limit_0 → enlarge=1.
  */
 import type { Fit } from '../../../transforms/params.js';
@@ -44,10 +44,8 @@ export function readResize(args: readonly string[], c: Collected, problems: Prob
   if (a.has('p')) {
     const percent = a.get('p');
     a.refuse(['m', 'w', 'h', 'l', 's'], 'cannot be combined with p_');
-    if (percent !== undefined && percent > 100) {
-      problems.add(a.param('p'), 'enlarging by percentage is not supported (at most 100)');
-    }
-    if (percent !== undefined) c.resize = { scale: percent, enlarge: false, centres: false };
+    // OSS enlarges above 100 (its own example: `@200p` doubles), whatever limit_ says.
+    if (percent !== undefined) c.resize = { scale: percent, enlarge: percent > 100, centres: false };
     return;
   }
   if (fit === undefined) return;

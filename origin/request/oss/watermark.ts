@@ -1,6 +1,7 @@
 /**
- * OSS `watermark` → a complete native `Watermark` (one per request; OSS's mixed text-and-image
- * watermark is refused). The largest operation: placement, a text mark and an image mark each
+ * OSS `watermark` → a complete native `Watermark` (up to three per request, each its own
+ * `watermark` operation, at most one of them an image; OSS's mixed text-and-image watermark
+ * within one operation is refused). The largest operation: placement, a text mark and an image mark each
  * have their own keys, and a key of one kind given with the other is refused, not ignored.
  *
  * Placement: g (default se) → gravity; x, y (default 10 px, OSS's margins from the anchored
@@ -95,7 +96,7 @@ export const readWatermark: OperationReader = (args, c, problems) => {
   }
   if (!mark || !gravity || opacity === undefined || x === undefined || y === undefined || tile === undefined) return;
   // `margin` is unused when `offset` is set (OSS margins are pixels); 0 keeps the key stable.
-  c.watermark = { ...mark, gravity, margin: 0, offset: { x, y }, opacity: opacity / 100, tile };
+  (c.watermarks ??= []).push({ ...mark, gravity, margin: 0, offset: { x, y }, opacity: opacity / 100, tile });
 };
 
 function readTextMark(a: WatermarkArgs): TextBody | undefined {

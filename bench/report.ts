@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Environment } from './environment.js';
 import type { ScenarioName } from './options.js';
 import type { Json, RunFigures } from './scenarios/types.js';
+import { SOAK_RSS_GROWTH_LIMIT_PCT } from './scenarios/soak.js';
 import { median, ratio, round } from './stats.js';
 
 /** Adds the same-round ratios the targets are stated in. */
@@ -122,6 +123,8 @@ export function checkTargets(entries: readonly ScenarioEntry[], runs: readonly R
     check('overload served p99 < 4x cold p99', figure('overload', 'p99_ratio_to_cold'), (v) => v < 4),
     check('peak RSS < 600 MB (all origin runs)', { value: rss, per_round: [] }, (v) => v < 600),
     check('cold start < 300 ms to first image', figure('coldstart', 'first_image_ms'), (v) => v < 300),
+    check(`soak RSS flat (growth % after warm-up) <= ${SOAK_RSS_GROWTH_LIMIT_PCT}`, figure('soak', 'rss_growth_pct'), (v) => v <= SOAK_RSS_GROWTH_LIMIT_PCT),
+    check('soak 5xx on bad input = 0', figure('soak', 'bad_input_5xx'), (v) => v === 0),
   ];
 }
 
@@ -140,6 +143,8 @@ function ratioCell(run: RunFigures): string {
       return `${fmt(n('ratio_to_bare'), 2)}x bare`;
     case 'overload':
       return `${fmt(n('goodput_ratio_to_cold'), 2)}x cold, p99 ${fmt(n('p99_ratio_to_cold'), 1)}x`;
+    case 'soak':
+      return `RSS ${fmt(n('rss_growth_pct'), 1)}% after warm-up`;
     default:
       return '';
   }
@@ -181,7 +186,7 @@ export function renderTargets(checks: readonly TargetCheck[]): string {
     .map((c) => {
       const verdict = c.met === null ? 'not measured' : c.met ? 'met' : 'MISSED';
       const rounds = c.per_round.length > 1 ? ` (rounds: ${c.per_round.map((v) => fmt(v, 2)).join(', ')})` : '';
-      return `  ${c.target.padEnd(40)} ${fmt(c.value, 2).padStart(8)}  ${verdict}${rounds}`;
+      return `  ${c.target.padEnd(46)} ${fmt(c.value, 2).padStart(8)}  ${verdict}${rounds}`;
     })
     .join('\n');
 }

@@ -1,5 +1,5 @@
 /** Parts the HTTP scenarios share: a fresh origin per run, warm-up, and reading the outcomes. */
-import type { ChildRecord } from '../children.js';
+import { sleep, type ChildRecord } from '../children.js';
 import { runLoad, type ErrorKind, type LoadOptions, type LoadResult, type Outcome } from '../http-load.js';
 import type { ScenarioName } from '../options.js';
 import { metricSum, probe, startOriginProcess, type MetricSamples, type ProbeAnswer, type RunningOriginProcess } from '../origin-process.js';
@@ -91,23 +91,33 @@ export function profileFigures(profile: SavedProfile | undefined): Json {
     : null;
 }
 
+export interface WarmOptions {
+  /** Tries per request: more than one behind a storage that fails on purpose (soak); a 5xx is retried after 1 s. */
+  readonly attempts?: number;
+  /** The variant asked for; default a small one (`w=64`). */
+  readonly query?: string;
+}
+
 /**
- * One small variant of each key for each client kind: the originals land in the originals tier
- * and every codec (AVIF, WebP, JPEG, PNG) has run once before anything is measured.
+ * One variant of each key for each client kind (the three kinds at once): the originals land in
+ * the originals tier and every codec (AVIF, WebP, JPEG, PNG) has run once before anything is
+ * measured.
  */
-export async function warmOriginals(origin: RunningOriginProcess, keys: readonly string[], attempts = 1): Promise<void> {
-  for (const key of keys) {
-    for (const client of Object.keys(CLIENT_WEIGHTS) as ClientKind[]) {
-      const request: ImageRequest = { key, query: 'w=64', client };
-      let res: ProbeAnswer | undefined;
-      // More than one attempt behind a storage that fails on purpose (soak): a 5xx is retried.
-      for (let i = 0; i < attempts && (i === 0 || res === undefined || res.status >= 500); i++) {
-        res = await probe(`${origin.base}${requestPath(request)}`, requestHeaders(request));
-      }
-      if (res?.status !== 200) {
-        throw new Error(`warm-up ${requestPath(request)} answered ${res?.status ?? 'nothing'}: ${res?.body.toString().slice(0, 300) ?? ''}`);
-      }
+export async function warmOriginals(origin: RunningOriginProcess, keys: readonly string[], options: WarmOptions = {}): Promise<void> {
+  const { attempts = 1, query = 'w=64' } = options;
+  const warm = async (request: ImageRequest) => {
+    let res: ProbeAnswer | undefined;
+    for (let i = 0; i < attempts && (i === 0 || res === undefined || res.status >= 500); i++) {
+      // The origin's Retry-After on a 503 is 1 s; a storage fault clears at once, but waiting is harmless.
+      if (i > 0) await sleep(1_000);
+      res = await probe(`${origin.base}${requestPath(request)}`, requestHeaders(request));
     }
+    if (res?.status !== 200) {
+      throw new Error(`warm-up ${requestPath(request)} answered ${res?.status ?? 'nothing'}: ${res?.body.toString().slice(0, 300) ?? ''}`);
+    }
+  };
+  for (const key of keys) {
+    await Promise.all((Object.keys(CLIENT_WEIGHTS) as ClientKind[]).map((client) => warm({ key, query, client })));
   }
 }
 

@@ -12,8 +12,8 @@ import { PROJECT_ROOT } from '../support/paths.js';
 import { createChildRegistry, type ChildRecord } from './children.js';
 import { chooseAllocator, chooseTool, describeEnvironment } from './environment.js';
 import type { LoadTool } from './fixed-load.js';
-import { buildImageSet, layoutBucket } from './images.js';
-import { SCENARIOS, type BenchOptions, type ScenarioName } from './options.js';
+import { buildBadFiles, buildImageSet, layoutBucket } from './images.js';
+import { ONCE, SCENARIOS, type BenchOptions, type ScenarioName } from './options.js';
 import { closeProbeAgent, type OriginSettings } from './origin-process.js';
 import { checkTargets, renderTable, renderTargets, scenarioEntries, withRatios, writeResults, type Results } from './report.js';
 import { runCold } from './scenarios/cold.js';
@@ -22,9 +22,10 @@ import { runHot } from './scenarios/hot.js';
 import { runLimit } from './scenarios/limit.js';
 import { runOverload } from './scenarios/overload.js';
 import { runSocial } from './scenarios/social.js';
+import { runSoak, SOAK_ORIGIN_ENV, SOAK_RATE, SOAK_STORAGE_FAULTS, SOAK_WARMUP_SHARE } from './scenarios/soak.js';
 import type { Calibration, RunFigures, Scenario, ScenarioContext } from './scenarios/types.js';
 import { startStorage } from './storage.js';
-import { CLIENT_WEIGHTS, PRESET_WEIGHTS, PRESETS, presetQuery } from './workload.js';
+import { BAD_PATHS, BAD_QUERIES, CLIENT_WEIGHTS, PRESET_WEIGHTS, PRESETS, presetQuery, SOAK_MIX } from './workload.js';
 
 const RUNNERS: Readonly<Record<ScenarioName, Scenario>> = {
   limit: runLimit,
@@ -33,6 +34,7 @@ const RUNNERS: Readonly<Record<ScenarioName, Scenario>> = {
   social: runSocial,
   overload: runOverload,
   coldstart: runColdstart,
+  soak: runSoak,
 };
 
 /** The origin's settings for every run; the rest are its defaults (README: "Configuration"). */
@@ -70,9 +72,12 @@ export function defaultResultsFile(options: BenchOptions, date = new Date()): st
   return path.join(PROJECT_ROOT, 'bench', 'results', `${day}-${os.hostname()}${suffix}.json`);
 }
 
-/** Scenario order of one round; `social` and `overload` need a cold run before them in round 1. */
+/**
+ * Scenario order of one round; `social` and `overload` need a cold run before them in round 1;
+ * `soak` runs in round 1 only.
+ */
 function roundOrder(selected: readonly ScenarioName[], roundNo: number): ScenarioName[] {
-  const wanted = new Set(selected);
+  const wanted = new Set(selected.filter((s) => roundNo === 1 || !ONCE.has(s)));
   if (wanted.has('social') || wanted.has('overload')) wanted.add('cold');
   const order = SCENARIOS.filter((s) => wanted.has(s));
   return roundNo % 2 === 1 ? order : order.reverse();
@@ -93,6 +98,7 @@ export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Pro
   const allocatorSeen: (boolean | null)[] = [];
   let calibration: Calibration | undefined;
   let imageSet: { kind: string; description: string; width: number; height: number; bytes: number }[] = [];
+  let layoutDescriptions: { key: string; description: string }[] = [];
 
   log(`image-origin benchmark (${options.mode}): node ${environment.node}, sharp ${environment.sharp}, libvips ${environment.libvips}`);
   log(`cpu: ${environment.cpu_model} x ${environment.cores} (available ${environment.available_parallelism}), ${environment.memory_gib} GiB, host ${environment.host}`);
@@ -105,11 +111,13 @@ export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Pro
   };
   try {
     const images = await buildImageSet(options.images);
-    const layout = layoutBucket(images, options.socialKeys);
+    const badFiles = await buildBadFiles();
+    const layout = layoutBucket(images, options.socialKeys, badFiles);
+    layoutDescriptions = badFiles.map((f) => ({ key: f.key, description: f.description }));
     imageSet = images.map((i) => ({ kind: i.kind, description: i.description, width: i.width, height: i.height, bytes: i.bytes.byteLength }));
     log(`images: ${images.map((i) => `${i.kind} ${i.width}x${i.height} ${Math.round(i.bytes.byteLength / 1024)} KiB`).join(', ')}`);
-    const storage = await startStorage(layout, children, tmpDir);
-    log(`storage: s3rver child (pid ${storage.pid}) holding ${layout.objects.size} objects`);
+    const storage = await startStorage(layout, children, tmpDir, SOAK_STORAGE_FAULTS);
+    log(`storage: s3rver child (pid ${storage.pid}) holding ${layout.objects.size} objects, and the failing proxy for soak`);
 
     const profile =
       options.profile.length > 0
@@ -180,6 +188,16 @@ export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Pro
       social_keys: options.socialKeys,
       presets: { ...PRESETS },
       preset_request: presetQuery('feed'),
+      soak: {
+        offered_rps: SOAK_RATE,
+        mix: { ...SOAK_MIX },
+        warmup_share: SOAK_WARMUP_SHARE,
+        origin_env: { ...SOAK_ORIGIN_ENV },
+        storage_faults: { ...SOAK_STORAGE_FAULTS },
+        bad_queries: [...BAD_QUERIES],
+        bad_paths: BAD_PATHS.map((p) => p.path),
+        bad_files: layoutDescriptions,
+      },
       preset_weights: { ...PRESET_WEIGHTS },
       client_weights: { ...CLIENT_WEIGHTS },
       cpu_profiles: runs.flatMap((r) => {

@@ -9,6 +9,7 @@
  * as a CDN's misses arrive; latency counts from when a request was due, so a slow server cannot
  * hide its queueing by slowing the generator down (coordinated omission).
  */
+import net from 'node:net';
 import { Pool } from 'undici';
 import { cpuWindow, type CpuWindowResult } from './system.js';
 import { ACCEPTABLE_TYPES, requestHeaders, requestPath, seededRandom, type ImageRequest } from './workload.js';
@@ -19,8 +20,8 @@ export type Schedule =
 
 export type ErrorKind = 'reset' | 'timeout' | 'other';
 
-export interface Outcome {
-  readonly request: ImageRequest;
+export interface Outcome<R extends ImageRequest = ImageRequest> {
+  readonly request: R;
   /** Milliseconds from the start: when the request was due (open loop) or sent (closed loop). */
   readonly due: number;
   readonly end: number;
@@ -29,6 +30,10 @@ export interface Outcome {
   readonly status: number;
   readonly error?: ErrorKind;
   readonly errorMessage?: string;
+  /** The `code` of a JSON error answer (`{"error":{"code":…}}`), for 4xx and 5xx. */
+  readonly errorCode?: string;
+  /** The client hung up on purpose before the answer was complete (soak's hang-up requests). */
+  readonly hungUp?: boolean;
   readonly contentType?: string;
   readonly etag?: string;
   readonly bytes: number;
@@ -38,12 +43,14 @@ export interface Outcome {
   readonly degraded: boolean;
 }
 
-export interface LoadOptions {
+export interface LoadOptions<R extends ImageRequest = ImageRequest> {
   readonly base: string;
   readonly schedule: Schedule;
   readonly durationSeconds: number;
-  readonly next: (elapsedSeconds: number) => ImageRequest;
-  readonly onOutcome?: (outcome: Outcome) => void;
+  readonly next: (elapsedSeconds: number) => R;
+  readonly onOutcome?: (outcome: Outcome<R>) => void;
+  /** How one request is sent and read; default `exchange` (a GET through the pool). */
+  readonly exchange?: (pool: Pool, request: R) => Promise<Answer>;
   /** Open loop: arrivals beyond this many unanswered requests are not sent, and counted. */
   readonly maxInFlight?: number;
   /** Client-side timeout (headers and body), milliseconds. */
@@ -54,9 +61,11 @@ export interface LoadOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface LoadResult {
-  readonly outcomes: readonly Outcome[];
+export interface LoadResult<R extends ImageRequest = ImageRequest> {
+  readonly outcomes: readonly Outcome<R>[];
   readonly windowSeconds: number;
+  /** Wall-clock time (ms since the epoch) of the window's start: `due` and `end` count from it. */
+  readonly startedAtEpochMs: number;
   /** Open-loop arrivals dropped because `maxInFlight` requests were unanswered. */
   readonly notSent: number;
   readonly cpu: CpuWindowResult;
@@ -64,7 +73,7 @@ export interface LoadResult {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+export async function runLoad<R extends ImageRequest = ImageRequest>(options: LoadOptions<R>): Promise<LoadResult<R>> {
   const { schedule } = options;
   const connections = schedule.kind === 'closed' ? schedule.concurrency : (options.maxInFlight ?? 512);
   const pool = new Pool(options.base, {
@@ -74,18 +83,20 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     bodyTimeout: options.timeoutMs,
     keepAliveTimeout: 60_000,
   });
-  const outcomes: Outcome[] = [];
+  const outcomes: Outcome<R>[] = [];
   const windowMs = options.durationSeconds * 1000;
   const inFlight = new Set<Promise<void>>();
   let notSent = 0;
   const started = performance.now();
+  const startedAtEpochMs = performance.timeOrigin + started;
   const elapsed = () => performance.now() - started;
   const cpu = cpuWindow(options.watch);
 
-  const send = (request: ImageRequest, due: number): Promise<void> => {
-    const task = exchange(pool, request, options.degradedCacheControl).then((answer) => {
+  const send = (request: R, due: number): Promise<void> => {
+    const sent = options.exchange ? options.exchange(pool, request) : exchange(pool, request, options.degradedCacheControl);
+    const task = sent.then((answer) => {
       const end = elapsed();
-      const outcome: Outcome = { request, due, end, latency: end - due, ...answer };
+      const outcome: Outcome<R> = { request, due, end, latency: end - due, ...answer };
       outcomes.push(outcome);
       options.onOutcome?.(outcome);
     });
@@ -128,14 +139,28 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const cpuResult = cpu.stop();
   while (inFlight.size > 0) await Promise.race(inFlight);
   await pool.close();
-  return { outcomes, windowSeconds: options.durationSeconds, notSent, cpu: cpuResult };
+  return { outcomes, windowSeconds: options.durationSeconds, startedAtEpochMs, notSent, cpu: cpuResult };
 }
 
-type Answer = Omit<Outcome, 'request' | 'due' | 'end' | 'latency'>;
+/** What one exchange tells, before the driver adds the request and its timing. */
+export type Answer = Omit<Outcome, 'request' | 'due' | 'end' | 'latency'>;
 
-async function exchange(pool: Pool, request: ImageRequest, degradedCacheControl: string): Promise<Answer> {
+export interface ExchangeOptions {
+  /** Sent as is instead of `requestPath(request)` (for paths `requestPath` would encode: `..%2f`). */
+  readonly path?: string;
+  /** Aborting it is a hang-up: the answer is `hungUp`, not an error. */
+  readonly signal?: AbortSignal;
+}
+
+/** One GET through the pool, its body read to the end and checked. */
+export async function exchange(pool: Pool, request: ImageRequest, degradedCacheControl: string, options: ExchangeOptions = {}): Promise<Answer> {
   try {
-    const res = await pool.request({ path: requestPath(request), method: 'GET', headers: requestHeaders(request) });
+    const res = await pool.request({
+      path: options.path ?? requestPath(request),
+      method: 'GET',
+      headers: requestHeaders(request),
+      ...(options.signal && { signal: options.signal }),
+    });
     const body = Buffer.from(await res.body.arrayBuffer());
     const contentType = header(res.headers['content-type']);
     const etag = header(res.headers['etag']);
@@ -146,8 +171,10 @@ async function exchange(pool: Pool, request: ImageRequest, degradedCacheControl:
       ACCEPTABLE_TYPES[request.client].includes(contentType) &&
       length === body.byteLength &&
       looksLike(contentType, body);
+    const errorCode = res.statusCode >= 400 ? jsonErrorCode(contentType, body) : undefined;
     return {
       status: res.statusCode,
+      ...(errorCode !== undefined && { errorCode }),
       ...(contentType !== undefined && { contentType }),
       ...(etag !== undefined && { etag }),
       bytes: body.byteLength,
@@ -155,8 +182,73 @@ async function exchange(pool: Pool, request: ImageRequest, degradedCacheControl:
       degraded: res.statusCode === 200 && header(res.headers['cache-control']) === degradedCacheControl,
     };
   } catch (error) {
+    if (options.signal?.aborted) return { status: 0, hungUp: true, bytes: 0, correct: false, degraded: false };
     return { status: 0, error: errorKind(error), errorMessage: String(error), bytes: 0, correct: false, degraded: false };
   }
+}
+
+/** `error.code` of the origin's JSON error body; undefined for anything else. */
+function jsonErrorCode(contentType: string | undefined, body: Buffer): string | undefined {
+  if (contentType?.startsWith('application/json') !== true) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    const error = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? parsed.error : undefined;
+    const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Response heads longer than this are not an answer this driver expects. */
+const MAX_HEAD_BYTES = 64 * 1024;
+
+/**
+ * A client that closes its socket while the body streams: a raw HTTP/1.1 GET on a connection of
+ * its own, destroyed as soon as the first body bytes (after the head) arrive. `hungUp` when fewer
+ * bytes than announced had arrived by then; an answer that came whole in the first reads counts
+ * with its status.
+ */
+export function hangUpMidBody(base: string, path: string, headers: Readonly<Record<string, string>>, timeoutMs: number): Promise<Answer> {
+  const url = new URL(base);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: url.hostname, port: Number(url.port) });
+    let received = Buffer.alloc(0);
+    let settled = false;
+    const finish = (answer: Answer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answer);
+    };
+    const failed = (error: ErrorKind, message: string) => finish({ status: 0, error, errorMessage: message, bytes: 0, correct: false, degraded: false });
+    const timer = setTimeout(() => failed('timeout', `no body within ${timeoutMs} ms`), timeoutMs);
+    socket.once('connect', () => {
+      const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+      socket.write(`GET ${path} HTTP/1.1\r\nhost: ${url.host}\r\n${lines.join('')}connection: close\r\n\r\n`);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const headEnd = received.indexOf('\r\n\r\n');
+      if (headEnd < 0) {
+        if (received.byteLength > MAX_HEAD_BYTES) failed('other', 'response head too long');
+        return;
+      }
+      const head = received.subarray(0, headEnd).toString('latin1');
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
+      const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? NaN);
+      const bodyBytes = received.byteLength - headEnd - 4;
+      if (bodyBytes === 0 && length !== 0) return;
+      // A body of unknown length (chunked) that has started is cut too.
+      if (!(bodyBytes >= length)) return finish({ status, hungUp: true, bytes: bodyBytes, correct: false, degraded: false });
+      const contentType = /\r\ncontent-type:\s*([^\r;]+)/i.exec(head)?.[1]?.trim();
+      const errorCode = status >= 400 ? jsonErrorCode(contentType, received.subarray(headEnd + 4)) : undefined;
+      finish({ status, ...(errorCode !== undefined && { errorCode }), bytes: bodyBytes, correct: false, degraded: false });
+    });
+    socket.once('error', (error) => failed(errorKind(error), String(error)));
+    socket.once('close', () => failed('reset', 'connection closed before the body'));
+  });
 }
 
 function header(value: string | string[] | undefined): string | undefined {

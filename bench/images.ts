@@ -3,8 +3,10 @@
  * files in support/corpus/, see its SOURCES.md, and those generated from them) with sharp:
  * feed-sized photos of about 0.5, 2 and 12 megapixels and a PNG with alpha. The `tiny` set (for the plumbing test) has the same kinds at a fraction of the pixels.
  */
+import { readFile } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 import { readCorpus } from '../support/corpus.js';
+import { fixture } from '../support/paths.js';
 import { seededRandom, weightedPick } from './workload.js';
 
 export type ImageKind = 'photo-0.5mp' | 'photo-2mp' | 'photo-12mp' | 'alpha-png';
@@ -80,6 +82,37 @@ export async function buildImageSet(size: 'full' | 'tiny'): Promise<BenchImage[]
   ]);
 }
 
+/** Files no origin can make an image of, for `soak`: stored under `bad/`. */
+export type BadFileKind = 'truncated-jpeg' | 'random-bytes' | 'html-page' | 'pixel-bomb';
+
+export interface BadFile {
+  readonly kind: BadFileKind;
+  readonly key: string;
+  readonly bytes: Buffer;
+  readonly description: string;
+}
+
+/** The same in every mode: they are small, and a bad file is cheap to refuse whatever its size. */
+export async function buildBadFiles(seed = 4): Promise<BadFile[]> {
+  const photo = await corpus('orientation/Landscape_6.jpg');
+  const random = seededRandom(seed);
+  const noise = Buffer.from(Array.from({ length: 16 * 1024 }, () => Math.floor(random() * 256)));
+  const page = Buffer.from(
+    '<!doctype html>\n<html><head><title>404 Not Found</title></head>\n<body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>\n',
+  );
+  return [
+    { kind: 'truncated-jpeg', key: 'bad/truncated.jpg', bytes: photo.subarray(0, photo.byteLength >> 1), description: 'orientation/Landscape_6.jpg cut in half' },
+    { kind: 'random-bytes', key: 'bad/random-bytes.jpg', bytes: noise, description: '16 KiB of seeded random bytes named .jpg' },
+    { kind: 'html-page', key: 'bad/page.jpg', bytes: page, description: 'an HTML error page named .jpg' },
+    {
+      kind: 'pixel-bomb',
+      key: 'bad/bomb-10000x10000.png',
+      bytes: await readFile(fixture('bomb-10000x10000.png')),
+      description: 'test/fixtures/bomb-10000x10000.png: 100 MP declared, a few KB compressed',
+    },
+  ];
+}
+
 /** How often each kind appears among the social keys: mostly feed photos, a few large ones. */
 const SOCIAL_MIX: Readonly<Record<ImageKind, number>> = { 'photo-0.5mp': 0.4, 'photo-2mp': 0.4, 'photo-12mp': 0.1, 'alpha-png': 0.1 };
 
@@ -92,14 +125,18 @@ export interface BucketLayout {
   readonly imageOf: ReadonlyMap<string, BenchImage>;
   /** `count` distinct keys for `social`, in popularity-rank order (rank 0 is the most popular). */
   readonly socialKeys: readonly string[];
+  /** The undecodable files for `soak`. */
+  readonly badFiles: readonly Omit<BadFile, 'bytes'>[];
 }
 
 /**
  * Base images under `base/`, and `socialCount` keys under `social/`, each a copy of one base image
- * (the origin treats every key as its own original: its own fetch, cache entry and variants).
+ * (the origin treats every key as its own original: its own fetch, cache entry and variants), and
+ * the bad files under `bad/`.
  */
-export function layoutBucket(images: readonly BenchImage[], socialCount: number, seed = 3): BucketLayout {
+export function layoutBucket(images: readonly BenchImage[], socialCount: number, badFiles: readonly BadFile[] = [], seed = 3): BucketLayout {
   const objects = new Map<string, Buffer>();
+  for (const file of badFiles) objects.set(file.key, file.bytes);
   const imageOf = new Map<string, BenchImage>();
   const byKind = new Map(images.map((image) => [image.kind, image]));
   const baseKeys = images.map((image) => {
@@ -117,5 +154,5 @@ export function layoutBucket(images: readonly BenchImage[], socialCount: number,
     imageOf.set(key, image);
     socialKeys.push(key);
   }
-  return { objects, baseKeys, imageOf, socialKeys };
+  return { objects, baseKeys, imageOf, socialKeys, badFiles: badFiles.map(({ kind, key, description }) => ({ kind, key, description })) };
 }

@@ -1,15 +1,18 @@
 /**
  * Command-line options and the three run profiles: `full` (each scenario twice, interleaved,
- * under 10 minutes), `quick` (a smoke run under 60 seconds) and `tiny` (the plumbing test: a few
- * requests per scenario on small images).
+ * about 5 minutes, plus the 10-minute soak once), `quick` (a smoke run of about a minute and a
+ * half, 30 s of it the soak) and `tiny` (the plumbing test: a few requests per scenario on small
+ * images).
  */
-export type ScenarioName = 'limit' | 'cold' | 'hot' | 'social' | 'overload' | 'coldstart';
-export const SCENARIOS: readonly ScenarioName[] = ['limit', 'cold', 'hot', 'social', 'overload', 'coldstart'];
+export type ScenarioName = 'limit' | 'cold' | 'hot' | 'social' | 'overload' | 'coldstart' | 'soak';
+export const SCENARIOS: readonly ScenarioName[] = ['limit', 'cold', 'hot', 'social', 'overload', 'coldstart', 'soak'];
+/** Scenarios run in the first round only, whatever `--rounds` says: one 10-minute soak is enough. */
+export const ONCE: ReadonlySet<ScenarioName> = new Set(['soak']);
 
 export type Mode = 'full' | 'quick' | 'tiny';
 /** Scenarios with an origin under load to profile. */
-export type ProfiledScenario = 'cold' | 'hot' | 'social' | 'overload';
-const PROFILABLE: readonly ProfiledScenario[] = ['cold', 'hot', 'social', 'overload'];
+export type ProfiledScenario = 'cold' | 'hot' | 'social' | 'overload' | 'soak';
+const PROFILABLE: readonly ProfiledScenario[] = ['cold', 'hot', 'social', 'overload', 'soak'];
 export type AllocatorChoice = 'auto' | 'glibc' | 'jemalloc';
 export type ToolChoice = 'auto' | 'wrk' | 'autocannon';
 
@@ -21,6 +24,8 @@ export interface Durations {
   readonly hot: number;
   readonly social: number;
   readonly overload: number;
+  /** The whole soak, warm-up (its first fifth) included; run in round 1 only. */
+  readonly soak: number;
 }
 
 export interface BenchOptions {
@@ -47,7 +52,7 @@ const PROFILES: Readonly<Record<Mode, Omit<BenchOptions, 'scenarios' | 'profile'
   full: {
     mode: 'full',
     rounds: 2,
-    durations: { limit: 25, cold: 25, hot: 10, social: 45, overload: 25 },
+    durations: { limit: 25, cold: 25, hot: 10, social: 45, overload: 25, soak: 600 },
     coldstartRuns: 5,
     socialKeys: 200,
     images: 'full',
@@ -56,7 +61,7 @@ const PROFILES: Readonly<Record<Mode, Omit<BenchOptions, 'scenarios' | 'profile'
   quick: {
     mode: 'quick',
     rounds: 1,
-    durations: { limit: 5, cold: 5, hot: 2, social: 8, overload: 5 },
+    durations: { limit: 5, cold: 5, hot: 2, social: 8, overload: 5, soak: 30 },
     coldstartRuns: 2,
     socialKeys: 40,
     images: 'full',
@@ -65,7 +70,7 @@ const PROFILES: Readonly<Record<Mode, Omit<BenchOptions, 'scenarios' | 'profile'
   tiny: {
     mode: 'tiny',
     rounds: 1,
-    durations: { limit: 0.5, cold: 0.5, hot: 0.5, social: 1.5, overload: 0.5 },
+    durations: { limit: 0.5, cold: 0.5, hot: 0.5, social: 1.5, overload: 0.5, soak: 3 },
     coldstartRuns: 1,
     socialKeys: 8,
     images: 'tiny',
@@ -78,9 +83,9 @@ export function benchOptions(mode: Mode, overrides: Partial<BenchOptions> = {}):
 }
 
 export const USAGE = `usage: npm run bench -- [options]
-  --quick               smoke run: one round, short scenarios (under a minute)
+  --quick               smoke run: one round, short scenarios (about 90 s, 30 s of it soak)
   --tiny                plumbing check on tiny images (seconds; what test/bench.test.ts runs)
-  --rounds <n>          rounds of every scenario, interleaved (full: 2)
+  --rounds <n>          rounds of every scenario, interleaved (full: 2); soak runs in round 1 only
   --only <a,b>          scenarios to run: ${SCENARIOS.join(',')}
   --profile[=<a,b>]     write a V8 CPU profile of the origin during the first run of these
                         scenarios (${PROFILABLE.join(', ')}); default cold

@@ -1,21 +1,30 @@
-/** Starts the S3-API storage child (bench/storage-process.ts), seeded with the bucket layout. */
+/**
+ * Starts the S3-API storage child (bench/storage-process.ts), seeded with the bucket layout, with
+ * the failing proxy (fault-proxy.ts) beside it.
+ */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ChildRegistry } from './children.js';
 import { tailOf } from './children.js';
 import type { BucketLayout } from './images.js';
-import type { ReadyMessage, SeedMessage } from './storage-process.js';
+import type { FaultLog, FaultSettings } from './fault-proxy.js';
+import type { ChildMessage, FaultsMessage, ParentMessage, ReadyMessage, SeedMessage } from './storage-process.js';
 
 export interface Storage {
   readonly pid: number;
   /** ORIGIN_SOURCE, S3_* and AWS_* variables for the origin. */
   readonly env: Readonly<Record<string, string>>;
+  /** The same, but S3_ENDPOINT is the proxy that fails `faults.rate` of the requests. */
+  readonly faultyEnv: Readonly<Record<string, string>>;
+  readonly faults: FaultSettings;
+  /** What the failing proxy received and which faults it injected, so far. */
+  faultLog(): Promise<FaultLog>;
   close(): Promise<void>;
 }
 
 const ENTRY = fileURLToPath(new URL('./storage-process.js', import.meta.url));
 
-export async function startStorage(layout: BucketLayout, children: ChildRegistry, tmpDir: string): Promise<Storage> {
+export async function startStorage(layout: BucketLayout, children: ChildRegistry, tmpDir: string, faults: FaultSettings): Promise<Storage> {
   const child = fork(ENTRY, [], {
     serialization: 'advanced', // Buffers cross IPC as bytes, not as JSON arrays
     // s3rver's folder goes under the run's temporary folder, removed with it in any case.
@@ -38,11 +47,20 @@ export async function startStorage(layout: BucketLayout, children: ChildRegistry
     }
     keys.push([key, name]);
   }
-  const seed: SeedMessage = { bodies, keys };
+  const seed: SeedMessage = { type: 'seed', bodies, keys, faults };
   child.send(seed);
+  const answer = <T extends ChildMessage>(type: T['type']) =>
+    new Promise<T>((resolve) => {
+      const listener = (m: ChildMessage) => {
+        if (m.type !== type) return;
+        child.off('message', listener);
+        resolve(m as T);
+      };
+      child.on('message', listener);
+    });
 
   const ready = await Promise.race([
-    new Promise<ReadyMessage>((resolve) => child.once('message', (m: ReadyMessage) => resolve(m))),
+    answer<ReadyMessage>('ready'),
     exited.then((r) => {
       throw new Error(`storage exited (${r.exitCode ?? r.signal}) before it was ready:\n${stderr()}`);
     }),
@@ -51,6 +69,17 @@ export async function startStorage(layout: BucketLayout, children: ChildRegistry
   return {
     pid: child.pid,
     env: ready.env,
+    faultyEnv: ready.faultyEnv,
+    faults,
+    async faultLog() {
+      const asked: ParentMessage = { type: 'faults' };
+      const log = answer<FaultsMessage>('faults');
+      child.send(asked);
+      const gone = exited.then((r): never => {
+        throw new Error(`storage exited (${r.exitCode ?? r.signal}) before it sent its fault log`);
+      });
+      return (await Promise.race([log, gone])).log;
+    },
     close: async () => void (await children.stop(child)),
   };
 }

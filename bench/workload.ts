@@ -170,3 +170,126 @@ export function socialSequence(keys: readonly string[], seed = 2) {
     },
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+
+/** What one `soak` request is: good (new variant or repeat), bad input, or a client hanging up. */
+export type SoakKind = 'good-new' | 'good-repeat' | 'bad-params' | 'bad-key' | 'bad-file' | 'hangup-abort' | 'hangup-close';
+
+/** Bad input: the origin must answer every one with a 4xx, never a 5xx (unless storage failed). */
+export const BAD_INPUT_KINDS: ReadonlySet<SoakKind> = new Set(['bad-params', 'bad-key', 'bad-file']);
+
+/** Shares of the soak's arrivals. */
+export const SOAK_MIX: Readonly<Record<SoakKind, number>> = {
+  'good-new': 0.1,
+  'good-repeat': 0.4,
+  'bad-params': 0.2,
+  'bad-key': 0.05,
+  'bad-file': 0.15,
+  'hangup-abort': 0.05,
+  'hangup-close': 0.05,
+};
+
+/**
+ * Queries the origin refuses (400) on a key that exists: unknown parameters, values out of range,
+ * and spellings that are not the one canonical spelling of a URL.
+ */
+export const BAD_QUERIES: readonly string[] = [
+  'w=100&foo=1', // unknown parameter
+  'width=100', // unknown parameter (the origin says w)
+  'w=0', // out of range
+  'w=99999', // out of range
+  'h=-5', // out of range
+  'q=101', // out of range
+  'dpr=9', // out of range
+  'fit=sideways', // not a value of the enum
+  'fm=bmp', // not an output format
+  'w=abc', // not a number
+  'w=0100', // leading zero: not canonical
+  'w=100.0', // trailing decimal zero: not canonical
+  'w=100&&', // empty pair
+  'w=100&w=200', // repeated parameter
+  'w=%31%30%30', // needless percent-encoding
+  'preset=nope', // unknown preset
+];
+
+/** Paths (sent as they are) whose key the origin refuses (400), or that name nothing (404). */
+export const BAD_PATHS: readonly { readonly path: string; readonly key: string; readonly badOnceRead?: true }[] = [
+  { path: '/..%2f..%2fetc%2fpasswd?w=100', key: '../../etc/passwd' },
+  { path: '/base/..%2f..%2fsecret.jpg?w=100', key: 'base/../../secret.jpg' },
+  { path: '/%2e%2e/%2e%2e/etc/passwd?w=100', key: '../../etc/passwd' },
+  { path: '/base/%zz.jpg?w=100', key: 'base/%zz.jpg' },
+  { path: '/base/photo%00.jpg?w=100', key: 'base/photo\u0000.jpg' },
+  { path: '/base/missing.jpg?w=100', key: 'base/missing.jpg', badOnceRead: true },
+];
+
+export interface SoakRequest extends ImageRequest {
+  readonly kind: SoakKind;
+  /** What it tests, for the report: the query, the path, the bad file's kind, the preset. */
+  readonly label: string;
+  /** Sent as is instead of `requestPath` (bad keys `requestPath` would encode again). */
+  readonly path?: string;
+  /** hangup-abort: the client aborts this many ms after sending. */
+  readonly abortAfterMs?: number;
+  /**
+   * Bad input the origin can only know is bad once storage answered (a bad file, a missing key):
+   * shed before that (503 OVERLOADED) is a load response, not bad input mishandled.
+   */
+  readonly badOnceRead?: true;
+}
+
+/** Where `soak` sends its traffic. */
+export interface SoakKeys {
+  /** Good new variants: counted up round-robin over these (originals mostly come from storage). */
+  readonly newKeys: readonly string[];
+  /** Good repeats (Zipf, with revalidations) and the key bad parameters are sent to. */
+  readonly repeatKeys: readonly string[];
+  readonly badFiles: readonly { readonly kind: string; readonly key: string }[];
+}
+
+/**
+ * The soak's traffic: each arrival's kind drawn by `SOAK_MIX`, then its request. New variants
+ * (for good-new, and the hang-ups that must catch the origin mid-transform) all come from one
+ * `coldSequence`, so none repeats another; repeats from one `socialSequence` over few keys, so
+ * they are hits and 304s. Same seed, same requests.
+ */
+export function soakSequence(keys: SoakKeys, seed = 31) {
+  const random = seededRandom(seed);
+  const fresh = coldSequence(keys.newKeys, seed + 1);
+  const repeats = socialSequence(keys.repeatKeys, seed + 2);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+  const client = () => weightedPick(CLIENT_WEIGHTS, random);
+  const next = (): SoakRequest => {
+    const kind = weightedPick(SOAK_MIX, random);
+    switch (kind) {
+      case 'good-new':
+        return { ...fresh(), kind, label: 'new variant' };
+      case 'good-repeat': {
+        const request = repeats.next();
+        return { ...request, kind, label: request.etag === undefined ? request.query : `${request.query} (revalidation)` };
+      }
+      case 'bad-params': {
+        const query = pick(BAD_QUERIES);
+        return { key: pick(keys.repeatKeys), query, client: client(), kind, label: query };
+      }
+      case 'bad-key': {
+        const bad = pick(BAD_PATHS);
+        return { key: bad.key, query: 'w=100', client: client(), kind, label: bad.path, path: bad.path, ...(bad.badOnceRead && { badOnceRead: true }) };
+      }
+      case 'bad-file': {
+        const file = pick(keys.badFiles);
+        const query = random() < 0.5 ? presetQuery(weightedPick(PRESET_WEIGHTS, random)) : `w=${100 + Math.floor(random() * 900)}`;
+        return { key: file.key, query, client: client(), kind, label: file.kind, badOnceRead: true };
+      }
+      case 'hangup-abort':
+        return { ...fresh(), kind, label: 'abort after a few ms', abortAfterMs: 2 + Math.floor(random() * 28) };
+      case 'hangup-close': {
+        // Half new (the body streams after a transform), half the largest repeat variant.
+        const request: ImageRequest =
+          random() < 0.5 ? fresh() : { key: pick(keys.repeatKeys), query: presetQuery('full'), client: client() };
+        return { ...request, kind, label: 'socket closed mid-body' };
+      }
+    }
+  };
+  return { next, remember: (request: ImageRequest, etag: string | undefined) => repeats.remember(request, etag) };
+}

@@ -2,7 +2,8 @@
  * Keeps `npm run bench` from rotting: the whole benchmark (storage child, origin processes, load
  * generators, bare reference, report) runs on the tiny workload, a few requests per scenario.
  * Speed is not asserted, only structure: every scenario present with finite figures, the results
- * JSON written where asked, every child process exited, the temporary folder gone.
+ * JSON written where asked, the soak's origin behind the failing proxy, every child process
+ * exited, the temporary folder gone.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -11,6 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runBenchmark } from '../bench/benchmark.js';
+import { FAULT_KINDS, fateOf, type FaultSettings } from '../bench/fault-proxy.js';
+import { SOAK_STORAGE_FAULTS } from '../bench/scenarios/soak.js';
 import { benchOptions, SCENARIOS, type ScenarioName } from '../bench/options.js';
 
 /** Figures each scenario's entry must carry as finite numbers. */
@@ -21,6 +24,7 @@ const REQUIRED: Readonly<Record<ScenarioName, readonly string[]>> = {
   social: ['rps', 'p50_ms', 'p99_ms', 'p99_burst_ms', 'shed_share', 'degraded_share', 'peak_rss_mb', 'loadgen_cores'],
   overload: ['rps', 'p50_ms', 'p99_ms', 'goodput_ratio_to_cold', 'shed_share', 'resets', 'timeouts', 'peak_rss_mb'],
   coldstart: ['first_image_ms', 'ready_ms'],
+  soak: ['rps', 'p50_ms', 'p99_ms', 'rss_growth_pct', 'bad_input_5xx', 'storage_requests', 'peak_rss_mb', 'loadgen_cores'],
 };
 
 function isAlive(pid: number): boolean {
@@ -56,14 +60,16 @@ test('the benchmark runs every scenario on a tiny workload, writes its results a
         assert.ok(typeof value === 'number' && Number.isFinite(value), `${entry.name}.${figure} is ${String(value)}`);
       }
     }
-    assert.equal(written.targets.length, 6);
+    const soak = written.scenarios.find((s) => s.name === 'soak');
+    assert.ok((soak?.['storage_requests'] as number) > 0, 'the soak origin read its originals through the failing proxy');
+    assert.equal(written.targets.length, 8);
     for (const key of ['node', 'sharp', 'libvips', 'cpu_model']) assert.equal(typeof written.environment[key], 'string', key);
     assert.ok((written.environment['cores'] as number) > 0);
     assert.match(run.table, /\| coldstart /);
 
     const roles = run.processes.map((p) => p.role);
     assert.ok(roles.some((r) => r.startsWith('storage')), 'a storage child ran');
-    assert.ok(roles.filter((r) => r.startsWith('origin')).length >= 5, 'an origin per HTTP scenario (4) and per cold start');
+    assert.ok(roles.filter((r) => r.startsWith('origin')).length >= 6, 'an origin per HTTP scenario (5) and per cold start');
     assert.ok(roles.includes('bare fastify'), 'the bare reference ran');
     for (const p of run.processes) {
       assert.ok(p.exited, `${p.role} (pid ${p.pid}) exited`);
@@ -73,5 +79,21 @@ test('the benchmark runs every scenario on a tiny workload, writes its results a
     assert.equal(existsSync(run.tmpDir), false, 'temporary folder removed');
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("the soak's failing storage fails the same requests every run, about 5 % of them, the kinds in equal shares", () => {
+  // 400 keys, 100 requests each: the n-th request of a key has the same fate whatever the order.
+  const fates = (settings: FaultSettings) =>
+    Array.from({ length: 40_000 }, (_, i) => fateOf(settings, 'GET', `/bench/social/${i % 400}.jpg`, Math.floor(i / 400)));
+  const once = fates(SOAK_STORAGE_FAULTS);
+  assert.deepEqual(fates(SOAK_STORAGE_FAULTS), once);
+  assert.notDeepEqual(fates({ ...SOAK_STORAGE_FAULTS, seed: SOAK_STORAGE_FAULTS.seed + 1 }), once);
+  const faults = once.filter((f) => f !== undefined);
+  assert.equal(SOAK_STORAGE_FAULTS.rate, 0.05);
+  assert.ok(Math.abs(faults.length / once.length - 0.05) < 0.005, `fault share ${faults.length / once.length}`);
+  for (const kind of FAULT_KINDS) {
+    const part = faults.filter((f) => f === kind).length / faults.length;
+    assert.ok(Math.abs(part - 0.25) < 0.05, `${kind}: ${part}`);
   }
 });

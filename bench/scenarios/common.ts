@@ -1,11 +1,11 @@
 /** Parts the HTTP scenarios share: a fresh origin per run, warm-up, and reading the outcomes. */
-import type { ChildRecord } from '../children.js';
+import { sleep, type ChildRecord } from '../children.js';
 import { runLoad, type ErrorKind, type LoadOptions, type LoadResult, type Outcome } from '../http-load.js';
 import type { ScenarioName } from '../options.js';
-import { metricSum, probe, startOriginProcess, type MetricSamples, type RunningOriginProcess } from '../origin-process.js';
+import { metricSum, probe, startOriginProcess, type MetricSamples, type ProbeAnswer, type RunningOriginProcess } from '../origin-process.js';
 import { collectProfile, type SavedProfile } from '../profile.js';
 import { round, summarizeLatency } from '../stats.js';
-import type { CpuWindowResult } from '../system.js';
+import { processMemory, type CpuWindowResult } from '../system.js';
 import { CLIENT_WEIGHTS, requestHeaders, requestPath, type ClientKind, type ImageRequest } from '../workload.js';
 import type { Json, ScenarioContext } from './types.js';
 
@@ -72,6 +72,18 @@ export async function withOrigin<T>(
   };
 }
 
+/** What every load scenario's `extra` ends with: arrivals not sent, the origin's counters, exit, profile and log. */
+export function originRunFigures(load: LoadResult<ImageRequest>, counters: OriginCounters, run: OriginRun<unknown>) {
+  return {
+    not_sent: load.notSent,
+    origin_counters: counters,
+    origin_exit_code: run.exit.exitCode,
+    profile: profileFigures(run.profile),
+    origin_log_lines: run.logLines,
+    origin_log_sample: run.logSample,
+  };
+}
+
 /** The profile's summary for a run's `extra` (null when not profiled). */
 export function profileFigures(profile: SavedProfile | undefined): Json {
   return profile
@@ -79,19 +91,33 @@ export function profileFigures(profile: SavedProfile | undefined): Json {
     : null;
 }
 
+export interface WarmOptions {
+  /** Tries per request: more than one behind a storage that fails on purpose (soak); a 5xx is retried after 1 s. */
+  readonly attempts?: number;
+  /** The variant asked for; default a small one (`w=64`). */
+  readonly query?: string;
+}
+
 /**
- * One small variant of each key for each client kind: the originals land in the originals tier
- * and every codec (AVIF, WebP, JPEG, PNG) has run once before anything is measured.
+ * One variant of each key for each client kind (the three kinds at once): the originals land in
+ * the originals tier and every codec (AVIF, WebP, JPEG, PNG) has run once before anything is
+ * measured.
  */
-export async function warmOriginals(origin: RunningOriginProcess, keys: readonly string[]): Promise<void> {
-  for (const key of keys) {
-    for (const client of Object.keys(CLIENT_WEIGHTS) as ClientKind[]) {
-      const request: ImageRequest = { key, query: 'w=64', client };
-      const res = await probe(`${origin.base}${requestPath(request)}`, requestHeaders(request));
-      if (res?.status !== 200) {
-        throw new Error(`warm-up ${requestPath(request)} answered ${res?.status ?? 'nothing'}: ${res?.body.toString().slice(0, 300) ?? ''}`);
-      }
+export async function warmOriginals(origin: RunningOriginProcess, keys: readonly string[], options: WarmOptions = {}): Promise<void> {
+  const { attempts = 1, query = 'w=64' } = options;
+  const warm = async (request: ImageRequest) => {
+    let res: ProbeAnswer | undefined;
+    for (let i = 0; i < attempts && (i === 0 || res === undefined || res.status >= 500); i++) {
+      // The origin's Retry-After on a 503 is 1 s; a storage fault clears at once, but waiting is harmless.
+      if (i > 0) await sleep(1_000);
+      res = await probe(`${origin.base}${requestPath(request)}`, requestHeaders(request));
     }
+    if (res?.status !== 200) {
+      throw new Error(`warm-up ${requestPath(request)} answered ${res?.status ?? 'nothing'}: ${res?.body.toString().slice(0, 300) ?? ''}`);
+    }
+  };
+  for (const key of keys) {
+    await Promise.all((Object.keys(CLIENT_WEIGHTS) as ClientKind[]).map((client) => warm({ key, query, client })));
   }
 }
 
@@ -181,13 +207,13 @@ export function originCounters(before: MetricSamples, after: MetricSamples): Ori
  * One measured load against `origin`, with what every HTTP scenario shares (client timeout,
  * degraded marker, CPU watch, cancellation), and the origin's counters over the window.
  */
-export async function loadOrigin(
+export async function loadOrigin<R extends ImageRequest = ImageRequest>(
   ctx: ScenarioContext,
   origin: RunningOriginProcess,
-  options: Pick<LoadOptions, 'schedule' | 'durationSeconds' | 'next' | 'onOutcome' | 'maxInFlight'>,
-): Promise<{ load: LoadResult; counters: OriginCounters }> {
+  options: Pick<LoadOptions<R>, 'schedule' | 'durationSeconds' | 'next' | 'onOutcome' | 'maxInFlight' | 'exchange'>,
+): Promise<{ load: LoadResult<R>; counters: OriginCounters }> {
   const before = await origin.metrics();
-  const load = await runLoad({
+  const load = await runLoad<R>({
     ...options,
     base: origin.base,
     timeoutMs: CLIENT_TIMEOUT_MS,
@@ -216,5 +242,46 @@ export function loadFigures(
     seconds: load.windowSeconds,
     peak_rss_mb: run.peakRssMb,
     ...cpuFigures(load.cpu),
+  };
+}
+
+export interface MemorySample {
+  /** Seconds since sampling started. */
+  readonly t: number;
+  /** Resident set (VmRSS), MB. */
+  readonly rss_mb: number;
+  /** V8 heap in use and memory outside it held by JavaScript objects (Buffers), MB, from /metrics. */
+  readonly heap_used_mb: number | null;
+  readonly external_mb: number | null;
+}
+
+/**
+ * Samples the origin's memory every `intervalMs` until stopped: RSS from /proc, the V8 heap and
+ * external memory from its /metrics (prom-client's defaults), to tell a leak in JavaScript from
+ * memory the allocator holds.
+ */
+export function sampleMemory(origin: RunningOriginProcess, intervalMs: number): { stop(): Promise<MemorySample[]> } {
+  const samples: MemorySample[] = [];
+  const started = performance.now();
+  let pending: Promise<void> = Promise.resolve();
+  const take = async () => {
+    const t = (performance.now() - started) / 1000;
+    const rss = processMemory(origin.pid)?.rss;
+    const metrics = await origin.metrics();
+    const mb = (name: string) => (metrics.has(name) ? round((metrics.get(name) ?? 0) / 1e6, 1) : null);
+    const fallback = mb('process_resident_memory_bytes');
+    const rssMb = rss === undefined ? fallback : round(rss / 1e6, 1);
+    if (rssMb !== null) samples.push({ t: round(t, 2), rss_mb: rssMb, heap_used_mb: mb('nodejs_heap_size_used_bytes'), external_mb: mb('nodejs_external_memory_bytes') });
+  };
+  // One sample at a time: a slow /metrics answer delays the next sample rather than piling up.
+  const timer = setInterval(() => void (pending = pending.then(take)), intervalMs);
+  void (pending = pending.then(take));
+  return {
+    async stop() {
+      clearInterval(timer);
+      await pending;
+      await take();
+      return samples;
+    },
   };
 }

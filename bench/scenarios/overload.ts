@@ -6,7 +6,7 @@
  */
 import { round, share, summarizeLatency } from '../stats.js';
 import { coldSequence } from '../workload.js';
-import { countErrors, countStatuses, loadFigures, errorSamples, inWindow, loadOrigin, profileFigures, warmOriginals, withOrigin } from './common.js';
+import { countErrors, countStatuses, loadFigures, errorSamples, inWindow, loadOrigin, originRunFigures, warmOriginals, withOrigin } from './common.js';
 import type { RunFigures, ScenarioContext } from './types.js';
 
 /** Offered load as a multiple of the cold capacity. */
@@ -53,12 +53,7 @@ export async function runOverload(ctx: ScenarioContext, roundNo: number): Promis
       wrong_answers: wrong,
       error_samples: errorSamples(all),
       statuses: countStatuses(all),
-      not_sent: load.notSent,
-      origin_counters: counters,
-      origin_exit_code: run.exit.exitCode,
-      profile: profileFigures(run.profile),
-      origin_log_lines: run.logLines,
-      origin_log_sample: run.logSample,
+      ...originRunFigures(load, counters, run),
     },
   };
 }

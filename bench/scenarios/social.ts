@@ -7,7 +7,7 @@
  */
 import { round, share, summarizeLatency } from '../stats.js';
 import { socialSequence } from '../workload.js';
-import { countErrors, countStatuses, loadFigures, errorSamples, inWindow, loadOrigin, profileFigures, warmOriginals, withOrigin } from './common.js';
+import { countErrors, countStatuses, loadFigures, errorSamples, inWindow, loadOrigin, originRunFigures, warmOriginals, withOrigin } from './common.js';
 import type { RunFigures, ScenarioContext } from './types.js';
 
 /** Base rate as a share of the cold capacity, and the burst's multiple of it. */
@@ -64,12 +64,7 @@ export async function runSocial(ctx: ScenarioContext, roundNo: number): Promise<
       errors,
       error_samples: errorSamples(all),
       wrong_answers: wrong,
-      not_sent: load.notSent,
-      origin_counters: counters,
-      origin_exit_code: run.exit.exitCode,
-      profile: profileFigures(run.profile),
-      origin_log_lines: run.logLines,
-      origin_log_sample: run.logSample,
+      ...originRunFigures(load, counters, run),
     },
   };
 }

@@ -16,11 +16,16 @@ import { createVariants } from './load/variants.js';
 import { createWorkQueue, type WorkQueue } from './load/work-queue.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { ImageSource } from './sources/source.js';
+import { createObjectStore } from './store/create-result-store.js';
+import { createResultTier, type ResultTier } from './store/result-tier.js';
+import { createThrottledLog } from './store/throttled-log.js';
 
 export interface Origin {
   readonly app: FastifyInstance;
   readonly metrics: Metrics;
   readonly transformQueue: WorkQueue;
+  /** The fleet's result store; undefined when ORIGIN_RESULT_STORE is unset. */
+  readonly results?: ResultTier | undefined;
   /** Requests received and not yet answered (what a shutdown past its grace abandons). */
   inFlightRequests(): number;
   /** `/readyz` answers 200 only while ready. */
@@ -44,19 +49,26 @@ export interface OriginParts {
   readonly flow: FlowDeps;
   readonly metrics: Metrics;
   readonly transformQueue: WorkQueue;
+  readonly results?: ResultTier | undefined;
 }
 
+/** A failing result store is logged once per interval, not once per request. */
+const STORE_LOG_INTERVAL_MS = 10_000;
+
 /** Throws ConfigError when the presets are broken, so start-up stops naming them. */
-export function createOriginParts(config: Config, source: ImageSource): OriginParts {
+export function createOriginParts(config: Config, source: ImageSource, logger?: FastifyBaseLogger): OriginParts {
   const { load, cache, limits, responses } = config;
   const parseSpec = createSpecParser(limits);
   const catalog = loadPresets(config, parseSpec);
   const transformQueue = createWorkQueue({ concurrency: load.transformConcurrency, maxQueue: load.transformQueue, maxWaitMs: load.transformWaitMs });
   // Fetches wait at most as long as the whole request may take; the deadline ends them sooner.
   const fetchQueue = createWorkQueue({ concurrency: load.fetchConcurrency, maxQueue: load.fetchQueue, maxWaitMs: load.requestDeadlineMs });
-  const metrics = createMetrics({ queueDepth: () => transformQueue.queued, inflightTransforms: () => transformQueue.running });
+  // The gauge reads the result tier only when scraped, after it exists.
+  const metrics = createMetrics({ queueDepth: () => transformQueue.queued, inflightTransforms: () => transformQueue.running }, { resultStoreQueueDepth: () => results?.queueDepth ?? 0 });
   const originals = createOriginals({ source, cache, queue: fetchQueue, metrics, allowSvg: limits.allowSvg });
-  const variants = createVariants({ originals, limits, cache, queue: transformQueue, degradeQueueDepth: load.degradeQueueDepth, metrics });
+  const storeLog = createThrottledLog((fields, message) => logger?.warn(fields, message), STORE_LOG_INTERVAL_MS);
+  const results = config.resultStore && createResultTier({ store: createObjectStore(config.resultStore), config: config.resultStore, originals, metrics, log: storeLog });
+  const variants = createVariants({ originals, limits, cache, queue: transformQueue, degradeQueueDepth: load.degradeQueueDepth, metrics, results });
   const flow: FlowDeps = {
     reading: { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys, styleDelimiters: config.presets.styleDelimiters },
     hints: config.hints,
@@ -67,11 +79,11 @@ export function createOriginParts(config: Config, source: ImageSource): OriginPa
     degradedCacheControl: responses.degradedCacheControl,
     fallback: config.delivery.fallback,
   };
-  return { flow, metrics, transformQueue };
+  return { flow, metrics, transformQueue, results };
 }
 
 export function createOrigin(config: Config, source: ImageSource, logger: FastifyBaseLogger): Origin {
-  const { flow, metrics, transformQueue } = createOriginParts(config, source);
+  const { flow, metrics, transformQueue, results } = createOriginParts(config, source, logger);
   let ready = false;
   const { app, inFlightRequests } = buildServer({
     flow,
@@ -85,5 +97,5 @@ export function createOrigin(config: Config, source: ImageSource, logger: Fastif
     logger,
     isReady: () => ready,
   });
-  return { app, metrics, transformQueue, inFlightRequests, setReady: (value) => void (ready = value) };
+  return { app, metrics, transformQueue, results, inFlightRequests, setReady: (value) => void (ready = value) };
 }

@@ -55,7 +55,7 @@ if (metricsApp && metricsPort !== undefined) await listen(metricsApp, host, metr
 // One tiny encode loads libvips' codecs now rather than on the first user's request.
 await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } }).webp().toBuffer();
 origin.setReady(true);
-logger.info({ source: source.description, metricsPort: metricsPort ?? 'off', sharp: sharp.versions.sharp, vips: sharp.versions.vips }, 'image-origin ready');
+logger.info({ source: source.description, resultStore: origin.results?.description ?? 'off', metricsPort: metricsPort ?? 'off', sharp: sharp.versions.sharp, vips: sharp.versions.vips }, 'image-origin ready');
 
 shutDownOnSignals({
   // Synchronous: the default writer goes through libuv's thread pool, which may be what is stuck.
@@ -65,6 +65,7 @@ shutDownOnSignals({
   async drain() {
     await origin.app.close(); // stops accepting, answers 503 to new requests, waits for in-flight ones
     await metricsApp?.close();
+    await origin.results?.close(); // queued result-store writes finish (each within its timeout)
     await source.close();
   },
   inFlight: () => ({

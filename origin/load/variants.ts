@@ -14,7 +14,8 @@ import type { Metrics } from '../metrics.js';
 import type { SourceKey } from '../sources/source.js';
 import { etagFor, type VariantKey } from '../variant-key.js';
 import { logoMark } from '../../transforms/watermark.js';
-import type { Job } from './jobs.js';
+import type { StoredResults } from '../store/result-tier.js';
+import { isEconomy, type Job } from './jobs.js';
 import type { Fetched, Originals } from './originals.js';
 import { renderJob } from './render-job.js';
 import { createSharedWork } from './shared-work.js';
@@ -52,12 +53,14 @@ export interface VariantsDeps {
   /** Queue depth from which new variants are made the cheap way; 0 never degrades. */
   readonly degradeQueueDepth: number;
   readonly metrics: Metrics;
+  /** The fleet's result store (`store/`): asked before making a variant, told of each full-quality one made. */
+  readonly results?: StoredResults | undefined;
 }
 
 /** How many recent variant keys are remembered to tell new variants from re-made ones. */
 const RECENT_VARIANT_KEYS = 50_000;
 
-export function createVariants({ originals, limits, cache, queue, degradeQueueDepth, metrics }: VariantsDeps): Variants {
+export function createVariants({ originals, limits, cache, queue, degradeQueueDepth, metrics, results }: VariantsDeps): Variants {
   const tier = createMemoryTier<Variant>(
     { maxBytes: cache.variantsBytes, maxEntryShare: cache.maxEntryShare, ttlSeconds: cache.ttlSeconds },
     (v) => v.data.byteLength,
@@ -99,7 +102,16 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
       bytesIn: object.bytes.byteLength,
     };
     tier.set(job.variant, made);
+    if (!isEconomy(job)) results?.keep(job, made, version);
     return made;
+  }
+
+  /** The result store's copy when it has one (filling the memory tier), else made now. */
+  async function findOrProduce(job: Job, signal: AbortSignal): Promise<Variant> {
+    const stored = await results?.find(job, signal);
+    if (!stored) return produce(job, signal);
+    tier.set(job.variant, stored);
+    return stored;
   }
 
   return {
@@ -109,7 +121,7 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
       return kept;
     },
     shouldDegrade: (job) => degradeQueueDepth > 0 && queue.queued >= degradeQueueDepth && !productions.has(job.variant),
-    make: (job, signal) => productions.run(job.variant, signal, (work) => produce(job, work)),
+    make: (job, signal) => productions.run(job.variant, signal, (work) => findOrProduce(job, work)),
   };
 }
 

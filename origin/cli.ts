@@ -3,21 +3,37 @@
  * `image-origin sign "/photos/a.jpg?w=400" [--key KEY] [--expires-in SECONDS] [--base URL]`
  * prints the signed path and query (or full URL with --base). The key defaults to the first entry
  * of ORIGIN_SIGNING_KEYS.
+ *
+ * `image-origin prerender <key>... | --from-file keys.txt` renders ORIGIN_PRERENDER's variants of
+ * those keys into the result store (README: "Fleet"); loaded only when asked for.
  */
 import { parseArgs } from 'node:util';
 import { signPathAndQuery } from './signing.js';
 
 const USAGE = `usage: image-origin sign "<path?query>" [--key KEY] [--expires-in SECONDS] [--base URL]
+       image-origin prerender <key>... | --from-file keys.txt
 
-Prints the path and query with "sig" appended (and "exp" with --expires-in).
-The key is --key, or else the first entry of ORIGIN_SIGNING_KEYS.`;
+sign: prints the path and query with "sig" appended (and "exp" with --expires-in).
+The key is --key, or else the first entry of ORIGIN_SIGNING_KEYS.
+prerender: renders the ORIGIN_PRERENDER presets of each key into ORIGIN_RESULT_STORE,
+skipping results already stored (so a run resumes); prints a summary.`;
 
 function fail(message: string): never {
   process.stderr.write(`image-origin: ${message}\n\n${USAGE}\n`);
   process.exit(2);
 }
 
+async function prerender(argv: readonly string[]): Promise<void> {
+  const { positionals, values } = parseArgs({ args: [...argv], allowPositionals: true, options: { 'from-file': { type: 'string' } } });
+  const { runPrerenderCli } = await import('./fleet/prerender-cli.js');
+  process.exitCode = await runPrerenderCli({ keys: positionals, fromFile: values['from-file'] });
+}
+
 function main(argv: readonly string[]): void {
+  if (argv[0] === 'prerender') {
+    prerender(argv.slice(1)).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
+    return;
+  }
   const { positionals, values } = parseArgs({
     args: [...argv],
     allowPositionals: true,

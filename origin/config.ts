@@ -14,11 +14,13 @@ import { parseServerConfig, SERVER_ENV, type ServerConfig } from './server-confi
 import { parseSourceConfig, type SourceConfig } from './source-config.js';
 import { STYLE_DELIMITERS, type StyleDelimiter } from './request/style-suffix.js';
 import { parseStoreConfig, STORE_ENV, type ResultStoreConfig } from './store/store-config.js';
+import { FLEET_ENV, parseFleetConfig, type FleetConfig } from './fleet/fleet-config.js';
 
 export type { CorsConfig, DeliveryConfig, FallbackConfig } from './delivery-config.js';
 export type { ConnectionConfig, RequiredHeader, ServerConfig } from './server-config.js';
 export type { SourceConfig } from './source-config.js';
 export type { ResultStoreConfig } from './store/store-config.js';
+export type { FleetConfig } from './fleet/fleet-config.js';
 export { ConfigError } from './config-error.js';
 
 export interface FetchConfig {
@@ -78,6 +80,8 @@ export interface Config {
   readonly delivery: DeliveryConfig;
   /** The fleet's result store (README: "Fleet"); undefined when it is off. */
   readonly resultStore?: ResultStoreConfig;
+  /** The admin port, pre-rendering and takedowns (README: "Fleet"). */
+  readonly fleet: FleetConfig;
   readonly presets: {
     /** The operator's preset file (JSON); the shipped presets when unset. */
     readonly file?: string;
@@ -121,6 +125,7 @@ const envSchema = z.object({
   ...SERVER_ENV,
   ...DELIVERY_ENV,
   ...STORE_ENV,
+  ...FLEET_ENV,
   ORIGIN_SOURCE: z.string().min(1).default('fs:./samples'),
   S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   S3_REGION: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
@@ -233,6 +238,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     },
     delivery: parseDeliveryConfig(e),
     ...(resultStore && { resultStore }),
+    fleet: parseFleetConfig(e, resultStore !== undefined),
     presets: { ...(e.ORIGIN_PRESETS !== undefined && { file: path.resolve(cwd, e.ORIGIN_PRESETS) }), only: e.ORIGIN_PRESETS_ONLY, styleDelimiters: e.ORIGIN_STYLE_DELIMITERS },
     signingKeys: e.ORIGIN_SIGNING_KEYS ?? [],
     hints: { dpr: e.ORIGIN_DPR_STEPS, widths: e.ORIGIN_WIDTH_STEPS },

@@ -28,6 +28,8 @@ export interface Originals {
   fetch(key: SourceKey, signal: AbortSignal): Promise<Fetched>;
   /** The version a conditional request is compared with: from the tier, or a source stat. */
   stat(key: SourceKey, signal: AbortSignal): Promise<SourceStat>;
+  /** Drops the kept original of `key` (a purge); true when one was kept. */
+  forget(key: SourceKey): boolean;
 }
 
 export interface OriginalsDeps {
@@ -109,6 +111,7 @@ export function createOriginals({ source, cache, queue, metrics, allowSvg }: Ori
         }),
       );
     },
+    forget: (key) => tier.delete(key),
     async stat(key, signal) {
       const object = kept(key);
       if (object) return { version: object.version, ...(object.lastModified && { lastModified: object.lastModified }) };

@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { performance } from 'node:perf_hooks';
 import type { TransformLimits } from '../../transforms/limits.js';
 import { InvalidRequestError } from '../../transforms/errors.js';
+import { KEY_VERSION } from '../../transforms/canonical.js';
 import { createMemoryTier } from '../cache/memory-tier.js';
 import type { CacheConfig } from '../config.js';
 import { NotFoundError, SourceUnavailableError } from '../errors.js';
@@ -43,6 +44,8 @@ export interface Variants {
   shouldDegrade(job: Job): boolean;
   /** Joins or starts the work for `job`; rejects with OverloadedError (503) when it cannot be taken. */
   make(job: Job, signal: AbortSignal): Promise<Variant>;
+  /** Drops every kept variant of `key` (a purge, a block); returns how many. */
+  forget(key: SourceKey): number;
 }
 
 export interface VariantsDeps {
@@ -122,6 +125,8 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
     },
     shouldDegrade: (job) => degradeQueueDepth > 0 && queue.queued >= degradeQueueDepth && !productions.has(job.variant),
     make: (job, signal) => productions.run(job.variant, signal, (work) => findOrProduce(job, work)),
+    // Every variant key of a source starts so (variant-key.ts, jobs.ts).
+    forget: (key) => tier.deletePrefix(`${KEY_VERSION}:${key}?`),
   };
 }
 

@@ -21,6 +21,7 @@ import { runColdstart } from './scenarios/coldstart.js';
 import { runHot } from './scenarios/hot.js';
 import { runLimit } from './scenarios/limit.js';
 import { runOverload } from './scenarios/overload.js';
+import { runRestart } from './scenarios/restart.js';
 import { runSocial } from './scenarios/social.js';
 import { runSoak, SOAK_ORIGIN_ENV, SOAK_RATE, SOAK_STORAGE_FAULTS, SOAK_WARMUP_SHARE } from './scenarios/soak.js';
 import type { Calibration, RunFigures, Scenario, ScenarioContext } from './scenarios/types.js';
@@ -34,6 +35,7 @@ const RUNNERS: Readonly<Record<ScenarioName, Scenario>> = {
   social: runSocial,
   overload: runOverload,
   coldstart: runColdstart,
+  restart: runRestart,
   soak: runSoak,
 };
 

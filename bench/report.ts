@@ -125,6 +125,7 @@ export function checkTargets(entries: readonly ScenarioEntry[], runs: readonly R
     check('overload served p99 < 4x cold p99', figure('overload', 'p99_ratio_to_cold'), (v) => v < 4),
     check('peak RSS < 600 MB (all origin runs)', { value: rss, per_round: [] }, (v) => v < 600),
     check('cold start < 300 ms to first image', figure('coldstart', 'first_image_ms'), (v) => v < 300),
+    check('restart with a result store: 0 transforms repeated', figure('restart', 'transforms_with_store'), (v) => v === 0),
     soakRss(check(`soak RSS flat (growth % after warm-up) <= ${SOAK_RSS_GROWTH_LIMIT_PCT}`, figure('soak', 'rss_growth_pct'), (v) => v <= SOAK_RSS_GROWTH_LIMIT_PCT), runs),
     check('soak 5xx on bad input = 0', figure('soak', 'bad_input_5xx'), (v) => v === 0),
   ];

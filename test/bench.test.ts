@@ -24,6 +24,7 @@ const REQUIRED: Readonly<Record<ScenarioName, readonly string[]>> = {
   social: ['rps', 'p50_ms', 'p99_ms', 'p99_burst_ms', 'shed_share', 'degraded_share', 'peak_rss_mb', 'loadgen_cores'],
   overload: ['rps', 'p50_ms', 'p99_ms', 'goodput_ratio_to_cold', 'shed_share', 'resets', 'timeouts', 'peak_rss_mb'],
   coldstart: ['first_image_ms', 'ready_ms'],
+  restart: ['transforms_without_store', 'transforms_with_store', 'p50_with_store_ms'],
   soak: ['rps', 'p50_ms', 'p99_ms', 'rss_growth_pct', 'bad_input_5xx', 'storage_requests', 'peak_rss_mb', 'loadgen_cores'],
 };
 
@@ -62,7 +63,9 @@ test('the benchmark runs every scenario on a tiny workload, writes its results a
     }
     const soak = written.scenarios.find((s) => s.name === 'soak');
     assert.ok((soak?.['storage_requests'] as number) > 0, 'the soak origin read its originals through the failing proxy');
-    assert.equal(written.targets.length, 8);
+    assert.equal(written.targets.length, 9);
+    const restart = written.scenarios.find((s) => s.name === 'restart');
+    assert.equal(restart?.['transforms_with_store'], 0, 'the second process made nothing: the result store had it all');
     for (const key of ['node', 'sharp', 'libvips', 'cpu_model']) assert.equal(typeof written.environment[key], 'string', key);
     assert.ok((written.environment['cores'] as number) > 0);
     assert.match(run.table, /\| coldstart /);

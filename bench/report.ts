@@ -126,6 +126,7 @@ export function checkTargets(entries: readonly ScenarioEntry[], runs: readonly R
     check('peak RSS < 600 MB (all origin runs)', { value: rss, per_round: [] }, (v) => v < 600),
     check('cold start < 300 ms to first image', figure('coldstart', 'first_image_ms'), (v) => v < 300),
     check('restart with a result store: 0 transforms repeated', figure('restart', 'transforms_with_store'), (v) => v === 0),
+    check('upload burst: live p99 <= 1.5x uncontended', figure('upload', 'live_p99_ratio'), (v) => v <= 1.5),
     soakRss(check(`soak RSS flat (growth % after warm-up) <= ${SOAK_RSS_GROWTH_LIMIT_PCT}`, figure('soak', 'rss_growth_pct'), (v) => v <= SOAK_RSS_GROWTH_LIMIT_PCT), runs),
     check('soak 5xx on bad input = 0', figure('soak', 'bad_input_5xx'), (v) => v === 0),
   ];

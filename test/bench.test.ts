@@ -25,6 +25,7 @@ const REQUIRED: Readonly<Record<ScenarioName, readonly string[]>> = {
   overload: ['rps', 'p50_ms', 'p99_ms', 'goodput_ratio_to_cold', 'shed_share', 'resets', 'timeouts', 'peak_rss_mb'],
   coldstart: ['first_image_ms', 'ready_ms'],
   restart: ['transforms_without_store', 'transforms_with_store', 'p50_with_store_ms'],
+  upload: ['all_stored_s', 'live_p99_alone_ms', 'p99_ms'],
   soak: ['rps', 'p50_ms', 'p99_ms', 'rss_growth_pct', 'bad_input_5xx', 'storage_requests', 'peak_rss_mb', 'loadgen_cores'],
 };
 
@@ -37,7 +38,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-test('the benchmark runs every scenario on a tiny workload, writes its results and cleans up', { timeout: 90_000 }, async () => {
+test('the benchmark runs every scenario on a tiny workload, writes its results and cleans up', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-test-'));
   try {
     const out = path.join(dir, 'results.json');
@@ -63,7 +64,7 @@ test('the benchmark runs every scenario on a tiny workload, writes its results a
     }
     const soak = written.scenarios.find((s) => s.name === 'soak');
     assert.ok((soak?.['storage_requests'] as number) > 0, 'the soak origin read its originals through the failing proxy');
-    assert.equal(written.targets.length, 9);
+    assert.equal(written.targets.length, 10);
     const restart = written.scenarios.find((s) => s.name === 'restart');
     assert.equal(restart?.['transforms_with_store'], 0, 'the second process made nothing: the result store had it all');
     for (const key of ['node', 'sharp', 'libvips', 'cpu_model']) assert.equal(typeof written.environment[key], 'string', key);

@@ -1,6 +1,6 @@
-# Reference Varnish 7 configuration for image-origin (Varnish 7.1 from Debian; 6.x works with the
-# builtin subroutine names noted below). deploy/README.md explains every choice;
-# test/varnish.test.ts runs this very file in front of the real origin.
+# Reference Varnish 7 configuration for image-origin (tested with Varnish 7.1 from Debian).
+# deploy/README.md explains every choice; test/varnish.test.ts runs this very file in front of
+# the real origin.
 #
 # Fill in the origin's address, e.g. with envsubst:
 #   ORIGIN_HOST=image-origin.default.svc ORIGIN_PORT=80 \

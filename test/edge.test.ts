@@ -307,6 +307,8 @@ describe('committed recipes are the generator output for the default configurati
     const custom = await runToEnd('cli', process.execPath, [cli, 'edge', '--target', 'cloudfront-function'], { env: { ...env, ORIGIN_WIDTH_STEPS: '100,200', ORIGIN_DPR_STEPS: '1,2' } });
     assert.equal(custom, generateEdge('cloudfront-function', edgeRulesFor(loadConfig({ ORIGIN_WIDTH_STEPS: '100,200', ORIGIN_DPR_STEPS: '1,2' }))));
     assert.match(custom, /"width":\[\{"upTo":100,"value":100\},\{"upTo":200,"value":200\}\]/);
+    await assert.rejects(runToEnd('cli', process.execPath, [cli, 'edge', '--target', 'akamai'], { env }), /unknown --target "akamai"/);
+    await assert.rejects(runToEnd('cli', process.execPath, [cli, 'edge', '--target', 'nginx'], { env: { ...env, ORIGIN_WIDTH_STEPS: '300,200' } }), /ORIGIN_WIDTH_STEPS/);
   });
 });
 

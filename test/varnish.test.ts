@@ -37,6 +37,8 @@ const PRESETS = {
   swr: { params: { w: 72 }, overridable: ['fm'], cacheControl: 'public, max-age=1, stale-while-revalidate=600' },
   sie: { params: { w: 80 }, overridable: ['fm'], cacheControl: 'public, max-age=1, stale-if-error=600' },
   sie1: { params: { w: 88 }, overridable: ['fm'], cacheControl: 'public, max-age=1, stale-if-error=1' },
+  // Varnish alone would take grace from stale-while-revalidate (1 s); the recipe takes the larger stale-if-error.
+  both: { params: { w: 96 }, overridable: ['fm'], cacheControl: 'public, max-age=1, stale-while-revalidate=1, stale-if-error=600' },
 };
 
 interface Fetched extends RawResponse {
@@ -85,6 +87,7 @@ describe(
       sie: '/evening-glow.jpg?preset=sie',
       sie1: '/flaky.jpg?preset=sie1',
       flaky: '/flaky.jpg?preset=sie',
+      both: '/flaky.jpg?preset=both',
     } as const;
     const stored: Partial<Record<keyof typeof URLS, Fetched>> = {};
 
@@ -267,6 +270,13 @@ describe(
       assert.equal(refetch.headers['if-none-match'], sie.headers.etag, 'as a conditional request');
       const past = await via(URLS.sie1, { accept: CHROME });
       assert.equal(past.status, 502, 'past stale-if-error the origin’s error shows');
+      // Grace is the larger window: past stale-while-revalidate=1, stale-if-error=600 still holds.
+      const both = stored.both!;
+      await sleepUntil(both.doneAt + 3_000 + 100);
+      const graced = await via(URLS.both, { accept: CHROME });
+      assert.equal(graced.status, 200);
+      assert.equal(status(graced), 'STALE', 'grace = max(stale-while-revalidate, stale-if-error)');
+      assert.equal(reached(URLS.both).at(-1)?.status, 502);
     });
 
     test('HEAD then GET: the HEAD fills the cache with a GET, the GET is a hit; Range is served from the cache', async () => {

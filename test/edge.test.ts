@@ -233,6 +233,10 @@ describe('generated edge code (JavaScript targets) agrees with the origin', () =
     });
   }
 
+  test('the CloudFront Function fits CloudFront Functions’ 10 KB size limit', () => {
+    assert.ok(Buffer.byteLength(generateEdge('cloudfront-function', edgeRulesFor(config))) <= 10 * 1024);
+  });
+
   test('twenty Sec-CH-Width values from 401 to 420 make one cache key and one origin request', async () => {
     const run = cloudfront(generateEdge('cloudfront-function', rules));
     const keys = new Set<string>();

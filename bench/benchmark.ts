@@ -15,12 +15,13 @@ import type { LoadTool } from './fixed-load.js';
 import { buildBadFiles, buildImageSet, layoutBucket } from './images.js';
 import { ONCE, SCENARIOS, type BenchOptions, type ScenarioName } from './options.js';
 import { closeProbeAgent, type OriginSettings } from './origin-process.js';
-import { checkTargets, renderTable, renderTargets, scenarioEntries, withRatios, writeResults, type Results } from './report.js';
+import { checkTargets, renderPeerTable, renderTable, renderTargets, scenarioEntries, withRatios, writeResults, type Results } from './report.js';
 import { runCold } from './scenarios/cold.js';
 import { runColdstart } from './scenarios/coldstart.js';
 import { runHot } from './scenarios/hot.js';
 import { runLimit } from './scenarios/limit.js';
 import { runOverload } from './scenarios/overload.js';
+import { runPeer } from './scenarios/peer.js';
 import { runSocial } from './scenarios/social.js';
 import { runSoak, SOAK_ORIGIN_ENV, SOAK_RATE, SOAK_STORAGE_FAULTS, SOAK_WARMUP_SHARE } from './scenarios/soak.js';
 import type { Calibration, RunFigures, Scenario, ScenarioContext } from './scenarios/types.js';
@@ -34,6 +35,7 @@ const RUNNERS: Readonly<Record<ScenarioName, Scenario>> = {
   social: runSocial,
   overload: runOverload,
   coldstart: runColdstart,
+  peer: runPeer,
   soak: runSoak,
 };
 
@@ -56,6 +58,8 @@ export interface BenchRun {
   readonly results: Results;
   readonly file: string;
   readonly table: string;
+  /** The `peer` cases, project against ipx ('' when peer did not run). */
+  readonly peerTable: string;
   readonly targets: string;
   /** Every child process started, with how it exited. */
   readonly processes: readonly ChildRecord[];
@@ -213,6 +217,7 @@ export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Pro
     results,
     file,
     table: renderTable(measured),
+    peerTable: renderPeerTable(measured),
     targets: renderTargets(targets),
     processes: children.records,
     tmpDir,

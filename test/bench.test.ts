@@ -24,6 +24,7 @@ const REQUIRED: Readonly<Record<ScenarioName, readonly string[]>> = {
   social: ['rps', 'p50_ms', 'p99_ms', 'p99_burst_ms', 'shed_share', 'degraded_share', 'peak_rss_mb', 'loadgen_cores'],
   overload: ['rps', 'p50_ms', 'p99_ms', 'goodput_ratio_to_cold', 'shed_share', 'resets', 'timeouts', 'peak_rss_mb'],
   coldstart: ['first_image_ms', 'ready_ms'],
+  peer: ['fanout_min_ratio', 'feed_min_ratio', 'peak_rss_mb', 'ipx_peak_rss_mb'],
   soak: ['rps', 'p50_ms', 'p99_ms', 'rss_growth_pct', 'bad_input_5xx', 'storage_requests', 'peak_rss_mb', 'loadgen_cores'],
 };
 

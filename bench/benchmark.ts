@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_TRANSFORM_CONCURRENCY } from '../origin/config.js';
 import { PROJECT_ROOT } from '../support/paths.js';
 import { createChildRegistry, type ChildRecord } from './children.js';
 import { chooseAllocator, chooseTool, describeEnvironment } from './environment.js';
@@ -109,7 +110,7 @@ export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Pro
   log(`origin allocator: ${allocator.name} (${allocator.why}); hot load tool: ${tool} (${toolWhy})`);
 
   const origin: OriginSettings = {
-    transformConcurrency: os.availableParallelism(),
+    transformConcurrency: DEFAULT_TRANSFORM_CONCURRENCY,
     jemallocPath: allocator.path,
     env: ORIGIN_ENV,
   };

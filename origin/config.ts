@@ -101,6 +101,13 @@ export interface Config {
 const MiB = 1024 * 1024;
 /** CPUs Node sees; in a container with a CPU limit, set ORIGIN_TRANSFORM_CONCURRENCY explicitly. */
 const CORES = os.availableParallelism();
+/**
+ * One transform more than cores: a pipeline spends part of its time off the CPU (its JavaScript
+ * callbacks, the hand-off between libvips' threads and the main thread, encoders that run on one
+ * thread), and with exactly one pipeline per core those gaps are idle cores. Figures in the
+ * README's "Performance" section (`peer` and `cold` scenarios).
+ */
+export const DEFAULT_TRANSFORM_CONCURRENCY = CORES + 1;
 
 /** Comma-separated values, each checked by `item`. */
 const list = <T>(item: z.ZodType<T, string>) =>
@@ -138,7 +145,7 @@ const envSchema = z.object({
   ORIGIN_MAX_OUTPUT_BYTES: int(1, 1024 * MiB).default(DEFAULT_LIMITS.maxOutputBytes),
   ORIGIN_TRANSFORM_TIMEOUT_SECONDS: int(1, 3_600).default(DEFAULT_LIMITS.timeoutSeconds),
   ORIGIN_ALLOW_SVG: bool.default(DEFAULT_LIMITS.allowSvg),
-  ORIGIN_TRANSFORM_CONCURRENCY: int(1, 1024).default(CORES),
+  ORIGIN_TRANSFORM_CONCURRENCY: int(1, 1024).default(DEFAULT_TRANSFORM_CONCURRENCY),
   ORIGIN_TRANSFORM_QUEUE: int(0, 100_000).default(32 * CORES),
   ORIGIN_TRANSFORM_WAIT_MS: int(1, 600_000).default(3_000),
   ORIGIN_DEGRADE_QUEUE_DEPTH: int(0, 100_000).optional(),

@@ -63,7 +63,11 @@ test('the benchmark runs every scenario on a tiny workload, writes its results a
     }
     const soak = written.scenarios.find((s) => s.name === 'soak');
     assert.ok((soak?.['storage_requests'] as number) > 0, 'the soak origin read its originals through the failing proxy');
-    assert.equal(written.targets.length, 8);
+    assert.deepEqual(
+      (written.targets as { target: string }[]).map((t) => t.target.split(' ')[0]),
+      ['vs', 'vs', 'cold', 'hot', 'cold', 'cold', 'full', 'goodput', 'served', 'shed', 'peak', 'soak', 'soak'],
+      'one row per target, named for what it measures',
+    );
     for (const key of ['node', 'sharp', 'libvips', 'cpu_model']) assert.equal(typeof written.environment[key], 'string', key);
     assert.ok((written.environment['cores'] as number) > 0);
     assert.match(run.table, /\| coldstart /);
@@ -72,6 +76,7 @@ test('the benchmark runs every scenario on a tiny workload, writes its results a
     assert.ok(roles.some((r) => r.startsWith('storage')), 'a storage child ran');
     assert.ok(roles.filter((r) => r.startsWith('origin')).length >= 6, 'an origin per HTTP scenario (5) and per cold start');
     assert.ok(roles.includes('bare fastify'), 'the bare reference ran');
+    assert.ok(roles.some((r) => r.startsWith('ipx')), 'the peer ran as its own process');
     for (const p of run.processes) {
       assert.ok(p.exited, `${p.role} (pid ${p.pid}) exited`);
       assert.equal(isAlive(p.pid), false, `${p.role} (pid ${p.pid}) is gone`);

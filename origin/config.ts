@@ -55,6 +55,8 @@ export interface CacheConfig {
   readonly originalsBytes: number;
   /** Byte budget of the variants tier (0 turns it off). */
   readonly variantsBytes: number;
+  /** Shared decodes of originals asked for in several variants at once (`0` turns reuse off). */
+  readonly decodesBytes: number;
   /** Largest share of a tier one entry may take; bigger entries are served but not kept. */
   readonly maxEntryShare: number;
   /** How long an entry is used without asking the source again, in seconds. */
@@ -154,6 +156,8 @@ const envSchema = z.object({
   ORIGIN_REQUEST_DEADLINE_MS: int(1, 3_600_000).default(30_000),
   ORIGIN_ORIGINALS_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(128 * MiB),
   ORIGIN_VARIANTS_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(128 * MiB),
+  // Six 2048-px decodes (9.4 MB each), kept seconds: enough for the originals a peak fans out at once.
+  ORIGIN_DECODE_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(64 * MiB),
   ORIGIN_CACHE_MAX_ENTRY_SHARE: z.coerce.number().gt(0).max(1).default(0.1),
   // At least a second: "never expire" would keep a replaced source's old variants forever.
   ORIGIN_CACHE_TTL_SECONDS: int(1, 31_536_000).default(300),
@@ -226,6 +230,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     cache: {
       originalsBytes: e.ORIGIN_ORIGINALS_CACHE_BYTES,
       variantsBytes: e.ORIGIN_VARIANTS_CACHE_BYTES,
+      decodesBytes: e.ORIGIN_DECODE_CACHE_BYTES,
       maxEntryShare: e.ORIGIN_CACHE_MAX_ENTRY_SHARE,
       ttlSeconds: e.ORIGIN_CACHE_TTL_SECONDS,
       negativeTtlMs: e.ORIGIN_NEGATIVE_TTL_MS,

@@ -14,6 +14,7 @@ import type { Metrics } from '../metrics.js';
 import type { SourceKey } from '../sources/source.js';
 import { etagFor, type VariantKey } from '../variant-key.js';
 import { logoMark } from '../../transforms/watermark.js';
+import { createDecodes } from './decodes.js';
 import { costClass, createDegradePolicy } from './degrade-policy.js';
 import type { Job } from './jobs.js';
 import type { Fetched, Originals } from './originals.js';
@@ -67,6 +68,7 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
   const productions = createSharedWork<Variant>(() => metrics.coalesced.inc({ stage: 'variant' }));
   const recentKeys = new LRUCache<VariantKey, true>({ max: RECENT_VARIANT_KEYS });
   const degrading = createDegradePolicy({ concurrency: queue.concurrency });
+  const decodes = createDecodes(cache.decodesBytes, metrics);
   const costOf = (job: Job & { kind: 'image' }) => {
     const { w, h, fm, eco } = job.spec;
     const pixels = w === undefined && h === undefined ? undefined : (w ?? h ?? 0) * (h ?? w ?? 0);
@@ -86,7 +88,8 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
     const [{ object, ms: sourceMs }, logo] = fetched;
     const { rendered, ms: transformMs } = await place.run(async () => {
       const started = performance.now();
-      const rendered = await renderJob(job, object.bytes, logo?.object.bytes, limits);
+      const decodeReuse = job.kind === 'image' ? decodes.forVariant(job.key, object.version) : undefined;
+      const rendered = await renderJob(job, object.bytes, { logo: logo?.object.bytes, decodes: decodeReuse }, limits);
       return { rendered, ms: Math.round((performance.now() - started) * 10) / 10 };
     }, signal);
     metrics.transforms.inc({ format: rendered.label });

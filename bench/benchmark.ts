@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_TRANSFORM_CONCURRENCY } from '../origin/config.js';
 import { PROJECT_ROOT } from '../support/paths.js';
 import { createChildRegistry, type ChildRecord } from './children.js';
 import { chooseAllocator, chooseTool, describeEnvironment } from './environment.js';
@@ -15,12 +16,13 @@ import type { LoadTool } from './fixed-load.js';
 import { buildBadFiles, buildImageSet, layoutBucket } from './images.js';
 import { ONCE, SCENARIOS, type BenchOptions, type ScenarioName } from './options.js';
 import { closeProbeAgent, type OriginSettings } from './origin-process.js';
-import { checkTargets, renderTable, renderTargets, scenarioEntries, withRatios, writeResults, type Results } from './report.js';
+import { checkTargets, renderPeerTable, renderTable, renderTargets, scenarioEntries, withRatios, writeResults, type Results } from './report.js';
 import { runCold } from './scenarios/cold.js';
 import { runColdstart } from './scenarios/coldstart.js';
 import { runHot } from './scenarios/hot.js';
 import { runLimit } from './scenarios/limit.js';
 import { runOverload } from './scenarios/overload.js';
+import { runPeer } from './scenarios/peer.js';
 import { runRestart } from './scenarios/restart.js';
 import { runUpload } from './scenarios/upload.js';
 import { runSocial } from './scenarios/social.js';
@@ -36,6 +38,7 @@ const RUNNERS: Readonly<Record<ScenarioName, Scenario>> = {
   social: runSocial,
   overload: runOverload,
   coldstart: runColdstart,
+  peer: runPeer,
   restart: runRestart,
   upload: runUpload,
   soak: runSoak,
@@ -60,6 +63,8 @@ export interface BenchRun {
   readonly results: Results;
   readonly file: string;
   readonly table: string;
+  /** The `peer` cases, project against ipx ('' when peer did not run). */
+  readonly peerTable: string;
   readonly targets: string;
   /** Every child process started, with how it exited. */
   readonly processes: readonly ChildRecord[];
@@ -109,7 +114,7 @@ export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Pro
   log(`origin allocator: ${allocator.name} (${allocator.why}); hot load tool: ${tool} (${toolWhy})`);
 
   const origin: OriginSettings = {
-    transformConcurrency: os.availableParallelism(),
+    transformConcurrency: DEFAULT_TRANSFORM_CONCURRENCY,
     jemallocPath: allocator.path,
     env: ORIGIN_ENV,
   };
@@ -217,6 +222,7 @@ export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Pro
     results,
     file,
     table: renderTable(measured),
+    peerTable: renderPeerTable(measured),
     targets: renderTargets(targets),
     processes: children.records,
     tmpDir,

@@ -17,6 +17,8 @@ export interface SourceInfo {
   readonly pages: number;
   /** EXIF orientation as stored (1 when absent). */
   readonly orientation: number;
+  /** Whether it embeds an ICC profile (unknown when absent: then treated as if it did). */
+  readonly hasProfile?: boolean;
 }
 
 export async function probeSource(input: Buffer, limits: TransformLimits): Promise<SourceInfo> {
@@ -29,5 +31,5 @@ export async function probeSource(input: Buffer, limits: TransformLimits): Promi
   if (width * height > limits.maxInputPixels) {
     throw new UnprocessableImageError('IMAGE_TOO_LARGE', `source is ${width}x${height}, above the ${limits.maxInputPixels}-pixel limit`);
   }
-  return { format, width, height, hasAlpha: metadata.hasAlpha, pages: metadata.pages ?? 1, orientation: metadata.orientation ?? 1 };
+  return { format, width, height, hasAlpha: metadata.hasAlpha, pages: metadata.pages ?? 1, orientation: metadata.orientation ?? 1, hasProfile: metadata.hasProfile === true };
 }

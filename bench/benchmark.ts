@@ -23,6 +23,8 @@ import { runHot } from './scenarios/hot.js';
 import { runLimit } from './scenarios/limit.js';
 import { runOverload } from './scenarios/overload.js';
 import { runPeer } from './scenarios/peer.js';
+import { runRestart } from './scenarios/restart.js';
+import { runUpload } from './scenarios/upload.js';
 import { runSocial } from './scenarios/social.js';
 import { runSoak, SOAK_ORIGIN_ENV, SOAK_RATE, SOAK_STORAGE_FAULTS, SOAK_WARMUP_SHARE } from './scenarios/soak.js';
 import type { Calibration, RunFigures, Scenario, ScenarioContext } from './scenarios/types.js';
@@ -37,6 +39,8 @@ const RUNNERS: Readonly<Record<ScenarioName, Scenario>> = {
   overload: runOverload,
   coldstart: runColdstart,
   peer: runPeer,
+  restart: runRestart,
+  upload: runUpload,
   soak: runSoak,
 };
 
@@ -78,12 +82,12 @@ export function defaultResultsFile(options: BenchOptions, date = new Date()): st
 }
 
 /**
- * Scenario order of one round; `social` and `overload` need a cold run before them in round 1;
+ * Scenario order of one round; `social`, `overload` and `upload` need a cold run before them in round 1;
  * `soak` runs in round 1 only.
  */
 function roundOrder(selected: readonly ScenarioName[], roundNo: number): ScenarioName[] {
   const wanted = new Set(selected.filter((s) => roundNo === 1 || !ONCE.has(s)));
-  if (wanted.has('social') || wanted.has('overload')) wanted.add('cold');
+  if (wanted.has('social') || wanted.has('overload') || wanted.has('upload')) wanted.add('cold');
   const order = SCENARIOS.filter((s) => wanted.has(s));
   return roundNo % 2 === 1 ? order : order.reverse();
 }

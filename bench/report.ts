@@ -131,6 +131,8 @@ export function checkTargets(entries: readonly ScenarioEntry[], runs: readonly R
     check('served p99 under overload <= 3x cold p99', figure('overload', 'p99_ratio_to_cold'), (v) => v <= 3),
     check('shed answers under overload p99 <= 5 ms', figure('overload', 'shed_p99_ms'), (v) => v <= 5),
     check('peak RSS <= 400 MB (every origin run)', { value: rss, per_round: [] }, (v) => v <= 400),
+    check('restart with a result store: 0 transforms repeated', figure('restart', 'transforms_with_store'), (v) => v === 0),
+    check('upload burst: live p99 <= 1.5x uncontended', figure('upload', 'live_p99_ratio'), (v) => v <= 1.5),
     soakRss(check(`soak RSS flat (growth % after warm-up) <= ${SOAK_RSS_GROWTH_LIMIT_PCT}`, figure('soak', 'rss_growth_pct'), (v) => v <= SOAK_RSS_GROWTH_LIMIT_PCT), runs),
     check('soak 5xx on bad input = 0', figure('soak', 'bad_input_5xx'), (v) => v === 0),
   ];

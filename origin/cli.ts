@@ -5,6 +5,8 @@
  * of ORIGIN_SIGNING_KEYS.
  * `image-origin edge --target <cdn>` prints the CDN's request normalisation (format token, snapped
  * client hints) generated from the origin's configuration in the environment (origin/edge/).
+ * `image-origin prerender <key>... | --from-file keys.txt` renders ORIGIN_PRERENDER's variants of
+ * those keys into the result store (README: "Fleet"); loaded only when asked for.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -15,19 +17,32 @@ import { signPathAndQuery } from './signing.js';
 
 const USAGE = `usage: image-origin sign "<path?query>" [--key KEY] [--expires-in SECONDS] [--base URL]
        image-origin edge --target ${EDGE_TARGETS.join('|')} [--into RECIPE]
+       image-origin prerender <key>... | --from-file keys.txt
 
 sign: prints the path and query with "sig" appended (and "exp" with --expires-in).
 The key is --key, or else the first entry of ORIGIN_SIGNING_KEYS.
 edge: prints the CDN code that reduces Accept to the format token and snaps the client hints,
 from ORIGIN_DPR_STEPS, ORIGIN_WIDTH_STEPS and ORIGIN_PRESETS in the environment. With --into,
-prints that recipe (e.g. deploy/cdn/nginx.conf) with its "# BEGIN image-origin edge" parts filled.`;
+prints that recipe (e.g. deploy/cdn/nginx.conf) with its "# BEGIN image-origin edge" parts filled.
+prerender: renders the ORIGIN_PRERENDER presets of each key into ORIGIN_RESULT_STORE,
+skipping results already stored (so a run resumes); prints a summary.`;
 
 function fail(message: string): never {
   process.stderr.write(`image-origin: ${message}\n\n${USAGE}\n`);
   process.exit(2);
 }
 
+async function prerender(argv: readonly string[]): Promise<void> {
+  const { positionals, values } = parseArgs({ args: [...argv], allowPositionals: true, options: { 'from-file': { type: 'string' } } });
+  const { runPrerenderCli } = await import('./fleet/prerender-cli.js');
+  process.exitCode = await runPrerenderCli({ keys: positionals, fromFile: values['from-file'] });
+}
+
 function main(argv: readonly string[]): void {
+  if (argv[0] === 'prerender') {
+    prerender(argv.slice(1)).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
+    return;
+  }
   const { positionals, values } = parseArgs({
     args: [...argv],
     allowPositionals: true,

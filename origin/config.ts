@@ -13,10 +13,14 @@ import { bool, int } from './env-values.js';
 import { parseServerConfig, SERVER_ENV, type ServerConfig } from './server-config.js';
 import { parseSourceConfig, type SourceConfig } from './source-config.js';
 import { STYLE_DELIMITERS, type StyleDelimiter } from './request/style-suffix.js';
+import { parseStoreConfig, STORE_ENV, type ResultStoreConfig } from './store/store-config.js';
+import { FLEET_ENV, parseFleetConfig, type FleetConfig } from './fleet/fleet-config.js';
 
 export type { CorsConfig, DeliveryConfig, FallbackConfig } from './delivery-config.js';
 export type { ConnectionConfig, RequiredHeader, ServerConfig } from './server-config.js';
 export type { SourceConfig } from './source-config.js';
+export type { ResultStoreConfig } from './store/store-config.js';
+export type { FleetConfig } from './fleet/fleet-config.js';
 export { ConfigError } from './config-error.js';
 
 export interface FetchConfig {
@@ -76,6 +80,10 @@ export interface Config {
   readonly cache: CacheConfig;
   /** Fallback images and CORS. */
   readonly delivery: DeliveryConfig;
+  /** The fleet's result store (README: "Fleet"); undefined when it is off. */
+  readonly resultStore?: ResultStoreConfig;
+  /** The admin port, pre-rendering and takedowns (README: "Fleet"). */
+  readonly fleet: FleetConfig;
   readonly presets: {
     /** The operator's preset file (JSON); the shipped presets when unset. */
     readonly file?: string;
@@ -125,6 +133,8 @@ const ascending = <T extends z.ZodType<number[]>>(schema: T) =>
 const envSchema = z.object({
   ...SERVER_ENV,
   ...DELIVERY_ENV,
+  ...STORE_ENV,
+  ...FLEET_ENV,
   ORIGIN_SOURCE: z.string().min(1).default('fs:./samples'),
   S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   S3_REGION: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
@@ -160,7 +170,8 @@ const envSchema = z.object({
   ORIGIN_DECODE_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(64 * MiB),
   ORIGIN_CACHE_MAX_ENTRY_SHARE: z.coerce.number().gt(0).max(1).default(0.1),
   // At least a second: "never expire" would keep a replaced source's old variants forever.
-  ORIGIN_CACHE_TTL_SECONDS: int(1, 31_536_000).default(300),
+  // Unset: 300 s, or 60 s with a result store (other replicas drop a purged variant within that).
+  ORIGIN_CACHE_TTL_SECONDS: int(1, 31_536_000).optional(),
   // A second: a store answering errors sees one request per key per second per process, and a
   // fixed store (or a freshly uploaded object after a 404) is seen again within a second.
   ORIGIN_NEGATIVE_TTL_MS: int(0, 60_000).default(1_000),
@@ -197,6 +208,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   }
   const e = parsed.data;
   const source = parseSourceConfig(e, cwd);
+  const resultStore = parseStoreConfig(e, source, e, cwd);
   return deepFreeze({
     server: parseServerConfig(e, e.ORIGIN_REQUEST_DEADLINE_MS),
     source,
@@ -232,11 +244,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       variantsBytes: e.ORIGIN_VARIANTS_CACHE_BYTES,
       decodesBytes: e.ORIGIN_DECODE_CACHE_BYTES,
       maxEntryShare: e.ORIGIN_CACHE_MAX_ENTRY_SHARE,
-      ttlSeconds: e.ORIGIN_CACHE_TTL_SECONDS,
+      ttlSeconds: e.ORIGIN_CACHE_TTL_SECONDS ?? (resultStore ? 60 : 300),
       negativeTtlMs: e.ORIGIN_NEGATIVE_TTL_MS,
       backoffMaxMs: e.ORIGIN_SOURCE_BACKOFF_MAX_MS,
     },
     delivery: parseDeliveryConfig(e),
+    ...(resultStore && { resultStore }),
+    fleet: parseFleetConfig(e, resultStore !== undefined),
     presets: { ...(e.ORIGIN_PRESETS !== undefined && { file: path.resolve(cwd, e.ORIGIN_PRESETS) }), only: e.ORIGIN_PRESETS_ONLY, styleDelimiters: e.ORIGIN_STYLE_DELIMITERS },
     signingKeys: e.ORIGIN_SIGNING_KEYS ?? [],
     hints: { dpr: e.ORIGIN_DPR_STEPS, widths: e.ORIGIN_WIDTH_STEPS },

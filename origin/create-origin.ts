@@ -16,11 +16,24 @@ import { createVariants } from './load/variants.js';
 import { createWorkQueue, type WorkQueue } from './load/work-queue.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { ImageSource } from './sources/source.js';
+import { createObjectStore } from './store/create-result-store.js';
+import { createResultTier, type ResultTier } from './store/result-tier.js';
+import { createThrottledLog } from './store/throttled-log.js';
+import { buildAdminServer } from './fleet/admin-server.js';
+import { createPrerenderer, type Prerenderer } from './fleet/prerender.js';
+import { createPurgeHook } from './fleet/purge-hook.js';
+import { createTakedown, type Takedown } from './fleet/takedown.js';
 
 export interface Origin {
   readonly app: FastifyInstance;
   readonly metrics: Metrics;
   readonly transformQueue: WorkQueue;
+  /** The fleet's result store; undefined when ORIGIN_RESULT_STORE is unset. */
+  readonly results?: ResultTier | undefined;
+  readonly takedown: Takedown;
+  readonly prerender?: Prerenderer | undefined;
+  /** The admin listener (events, purge, block); undefined when ORIGIN_ADMIN_PORT is off. */
+  readonly admin?: FastifyInstance | undefined;
   /** Requests received and not yet answered (what a shutdown past its grace abandons). */
   inFlightRequests(): number;
   /** `/readyz` answers 200 only while ready. */
@@ -44,19 +57,46 @@ export interface OriginParts {
   readonly flow: FlowDeps;
   readonly metrics: Metrics;
   readonly transformQueue: WorkQueue;
+  readonly results?: ResultTier | undefined;
+  readonly takedown: Takedown;
+  readonly prerender?: Prerenderer | undefined;
 }
 
+/** A failing result store is logged once per interval, not once per request. */
+const STORE_LOG_INTERVAL_MS = 10_000;
+
 /** Throws ConfigError when the presets are broken, so start-up stops naming them. */
-export function createOriginParts(config: Config, source: ImageSource): OriginParts {
+export function createOriginParts(config: Config, source: ImageSource, logger?: FastifyBaseLogger): OriginParts {
   const { load, cache, limits, responses } = config;
   const parseSpec = createSpecParser(limits);
   const catalog = loadPresets(config, parseSpec);
   const transformQueue = createWorkQueue({ concurrency: load.transformConcurrency, maxQueue: load.transformQueue, maxWaitMs: load.transformWaitMs });
   // Fetches wait at most as long as the whole request may take; the deadline ends them sooner.
   const fetchQueue = createWorkQueue({ concurrency: load.fetchConcurrency, maxQueue: load.fetchQueue, maxWaitMs: load.requestDeadlineMs });
-  const metrics = createMetrics({ queueDepth: () => transformQueue.queued, inflightTransforms: () => transformQueue.running });
+  // The gauge reads the result tier only when scraped, after it exists.
+  const metrics = createMetrics(
+    { queueDepth: () => transformQueue.queued, inflightTransforms: () => transformQueue.running },
+    { resultStoreQueueDepth: () => results?.queueDepth ?? 0, prerenderQueueDepth: () => prerender?.depth ?? 0 },
+  );
   const originals = createOriginals({ source, cache, queue: fetchQueue, metrics, allowSvg: limits.allowSvg });
-  const variants = createVariants({ originals, limits, cache, queue: transformQueue, degradeQueueDepth: load.degradeQueueDepth, metrics });
+  const storeLog = createThrottledLog((fields, message) => logger?.warn(fields, message), STORE_LOG_INTERVAL_MS);
+  const store = config.resultStore && createObjectStore(config.resultStore);
+  const results = config.resultStore && store && createResultTier({ store, config: config.resultStore, originals, metrics, log: storeLog });
+  const variants = createVariants({ originals, limits, cache, queue: transformQueue, degradeQueueDepth: load.degradeQueueDepth, metrics, results });
+  const { fleet } = config;
+  const webhook = fleet.purgeWebhook === undefined ? undefined : createPurgeHook(fleet.purgeWebhook, (fields, message) => logger?.warn(fields, message));
+  const takedown = createTakedown({
+    variants,
+    originals,
+    results,
+    store,
+    listName: fleet.blocklistName,
+    refreshMs: fleet.blocklistRefreshMs,
+    timeoutMs: config.resultStore?.writeTimeoutMs ?? 5_000,
+    metrics,
+    log: storeLog,
+    ...(webhook && { onPurged: webhook }),
+  });
   const flow: FlowDeps = {
     reading: { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys, styleDelimiters: config.presets.styleDelimiters },
     hints: config.hints,
@@ -66,12 +106,37 @@ export function createOriginParts(config: Config, source: ImageSource): OriginPa
     cacheControl: responses.cacheControl,
     degradedCacheControl: responses.degradedCacheControl,
     fallback: config.delivery.fallback,
+    isBlocked: takedown.isBlocked,
   };
-  return { flow, metrics, transformQueue };
+  const unknown = fleet.prerender.filter((name) => !catalog.presets.has(name));
+  if (unknown.length > 0) throw new ConfigError([`ORIGIN_PRERENDER: no preset named ${unknown.map((n) => `"${n}"`).join(', ')}`]);
+  const prerender =
+    results && fleet.prerender.length > 0
+      ? createPrerenderer({
+          presets: fleet.prerender,
+          registry: catalog.presets,
+          dprSteps: config.hints.dpr,
+          flow,
+          variants,
+          results,
+          transformQueue,
+          transformConcurrency: load.transformConcurrency,
+          maxQueue: fleet.prerenderQueue,
+          metrics,
+          onFailure: (key, variant, error) => logger?.warn({ key, variant, error: error instanceof Error ? error.message : String(error) }, 'pre-render failed'),
+        })
+      : undefined;
+  return { flow, metrics, transformQueue, results, takedown, prerender };
 }
 
 export function createOrigin(config: Config, source: ImageSource, logger: FastifyBaseLogger): Origin {
-  const { flow, metrics, transformQueue } = createOriginParts(config, source);
+  const { flow, metrics, transformQueue, results, takedown, prerender } = createOriginParts(config, source, logger);
+  const { adminPort, adminToken } = config.fleet;
+  const admin =
+    adminPort !== undefined && adminToken !== undefined
+      ? buildAdminServer({ token: adminToken, source: config.source, takedown, prerender, metrics, logger: logger.child({ server: 'admin' }), connections: config.server.connections })
+      : undefined;
+  takedown.start();
   let ready = false;
   const { app, inFlightRequests } = buildServer({
     flow,
@@ -85,5 +150,5 @@ export function createOrigin(config: Config, source: ImageSource, logger: Fastif
     logger,
     isReady: () => ready,
   });
-  return { app, metrics, transformQueue, inFlightRequests, setReady: (value) => void (ready = value) };
+  return { app, metrics, transformQueue, results, takedown, prerender, admin, inFlightRequests, setReady: (value) => void (ready = value) };
 }

@@ -11,6 +11,7 @@
  * | SourceUnavailableError   | 502    | storage 5xx, resets, credential or bucket misconfiguration   |
  * | OverloadedError          | 503    | transform queue full or its wait budget spent (Retry-After)  |
  * | SourceTimeoutError       | 504    | storage too slow (connect, headers or body)                  |
+ * | BlockedError             | 451    | the key was taken down (`POST /block` on the admin port)     |
  */
 import { OriginError, RetryLaterError } from '../transforms/errors.js';
 
@@ -89,4 +90,13 @@ export class SourceTimeoutError extends OriginError {
 /** Too much work already: answered in milliseconds, before the source is touched, with Retry-After. */
 export class OverloadedError extends RetryLaterError {
   readonly code = 'OVERLOADED';
+}
+
+/** A source key taken down by moderation (`POST /block`): refused fleet-wide, its original kept for audit. */
+export class BlockedError extends OriginError {
+  readonly status = 451;
+  readonly code = 'BLOCKED';
+  constructor(key: string) {
+    super(`"${key}" is not available for legal or moderation reasons`);
+  }
 }

@@ -51,11 +51,12 @@ await listen(origin.app, host, port, 'PORT');
 // Its own port keeps /metrics off the address the CDN reaches.
 const metricsApp = metricsPort === undefined ? undefined : buildMetricsServer(origin.metrics, logger.child({ server: 'metrics' }), config.server.connections);
 if (metricsApp && metricsPort !== undefined) await listen(metricsApp, host, metricsPort, 'ORIGIN_METRICS_PORT');
+if (origin.admin && config.fleet.adminPort !== undefined) await listen(origin.admin, host, config.fleet.adminPort, 'ORIGIN_ADMIN_PORT');
 
 // One tiny encode loads libvips' codecs now rather than on the first user's request.
 await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } }).webp().toBuffer();
 origin.setReady(true);
-logger.info({ source: source.description, metricsPort: metricsPort ?? 'off', sharp: sharp.versions.sharp, vips: sharp.versions.vips }, 'image-origin ready');
+logger.info({ source: source.description, resultStore: origin.results?.description ?? 'off', adminPort: config.fleet.adminPort ?? 'off', metricsPort: metricsPort ?? 'off', sharp: sharp.versions.sharp, vips: sharp.versions.vips }, 'image-origin ready');
 
 shutDownOnSignals({
   // Synchronous: the default writer goes through libuv's thread pool, which may be what is stuck.
@@ -65,6 +66,10 @@ shutDownOnSignals({
   async drain() {
     await origin.app.close(); // stops accepting, answers 503 to new requests, waits for in-flight ones
     await metricsApp?.close();
+    await origin.admin?.close();
+    origin.takedown.stop();
+    origin.prerender?.stop();
+    await origin.results?.close(); // queued result-store writes finish (each within its timeout)
     await source.close();
   },
   inFlight: () => ({
@@ -75,5 +80,6 @@ shutDownOnSignals({
   dropConnections() {
     origin.app.server.closeAllConnections();
     metricsApp?.server.closeAllConnections();
+    origin.admin?.server.closeAllConnections();
   },
 });

@@ -13,7 +13,13 @@ export interface LoadGauges {
 /** Seconds; from a cached hit (sub-millisecond) to a large AVIF encode under load. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-export function createMetrics(load: LoadGauges) {
+/** The fleet's queues (result-store writes, pre-rendering); zero while they are off. */
+export interface FleetGauges {
+  readonly resultStoreQueueDepth?: () => number;
+  readonly prerenderQueueDepth?: () => number;
+}
+
+export function createMetrics(load: LoadGauges, fleet: FleetGauges = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -98,6 +104,36 @@ export function createMetrics(load: LoadGauges) {
       registers,
     }),
     shed: new Counter({ name: 'image_origin_shed_total', help: 'Requests refused with 503 because of load.', registers }),
+    resultStoreRequests: new Counter({
+      name: 'image_origin_result_store_requests_total',
+      help: 'Result store operations by op (get, put, list, delete) and result (hit, miss, ok, dropped, timeout, error, aborted).',
+      labelNames: ['op', 'result'],
+      registers,
+    }),
+    resultStoreQueueDepth: new Gauge({
+      name: 'image_origin_result_store_queue_depth',
+      help: 'Result store writes waiting or running.',
+      registers,
+      collect() {
+        this.set(fleet.resultStoreQueueDepth?.() ?? 0);
+      },
+    }),
+    prerender: new Counter({
+      name: 'image_origin_prerender_total',
+      help: 'Pre-rendered variants by result (done, skipped, failed), and events by what became of them (ignored, duplicate, rejected).',
+      labelNames: ['result'],
+      registers,
+    }),
+    prerenderQueueDepth: new Gauge({
+      name: 'image_origin_prerender_queue_depth',
+      help: 'Pre-render jobs (one per source key) waiting or running.',
+      registers,
+      collect() {
+        this.set(fleet.prerenderQueueDepth?.() ?? 0);
+      },
+    }),
+    purged: new Counter({ name: 'image_origin_purged_total', help: 'Variants removed from this replica\'s tiers and the result store by purge, block and delete events.', registers }),
+    blockedRequests: new Counter({ name: 'image_origin_blocked_requests_total', help: 'Requests refused (451 or the fallback image) because their source key is blocked.', registers }),
     newVariants: new Counter({
       name: 'image_origin_new_variants_total',
       help: 'Variants this process had not made recently; a rising rate warns of cache-busting URLs.',

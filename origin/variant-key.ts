@@ -14,7 +14,8 @@ export function variantKey(key: SourceKey, spec: CanonicalSpec): VariantKey {
   return `${KEY_VERSION}:${key}?${serializeCanonical(spec)}` as VariantKey;
 }
 
-const ENCODER_BUILD = `sharp ${sharp.versions.sharp} vips ${sharp.versions.vips}`;
+/** The encoder build: a new sharp or libvips may encode other bytes, so it is part of ETags and result-store keys. */
+export const ENCODER_BUILD = `sharp ${sharp.versions.sharp} vips ${sharp.versions.vips}`;
 
 /** Strong ETag: identical only when the bytes we would send are identical. */
 export function etagFor(variant: VariantKey, sourceVersion: string): string {

@@ -20,6 +20,8 @@ export const S3RVER_REGION = 'us-east-1';
 export interface S3rverOptions {
   /** Bucket to create; `images` when omitted. */
   readonly bucket?: string;
+  /** More (empty) buckets to create beside it, e.g. one for results. */
+  readonly otherBuckets?: readonly string[];
   /** Objects to put before returning, by full key (prefix included). */
   readonly objects?: Readonly<Record<string, Buffer>>;
 }
@@ -32,8 +34,8 @@ export interface RunningS3rver {
   sourceConfig(overrides?: Partial<Extract<SourceConfig, { kind: 's3' }>>): Extract<SourceConfig, { kind: 's3' }>;
   /** Environment variables that make `loadConfig` point at this server. */
   env(prefix?: string): Record<string, string>;
-  /** Every key in the bucket, as s3rver stored it (ListObjects). */
-  listKeys(): Promise<string[]>;
+  /** Every key in the bucket (or in `inBucket`), as s3rver stored it (ListObjects). */
+  listKeys(inBucket?: string): Promise<string[]>;
   /** PutObject with s3rver's credentials; resolves with the object's ETag. */
   put(key: string, bytes: Buffer, contentType?: string): Promise<string>;
   close(): Promise<void>;
@@ -74,7 +76,7 @@ export async function startS3rver(options: S3rverOptions = {}): Promise<RunningS
     port: 0,
     silent: true,
     directory,
-    configureBuckets: [{ name: bucket }],
+    configureBuckets: [bucket, ...(options.otherBuckets ?? [])].map((name) => ({ name })),
   });
   let port: number;
   try {
@@ -113,9 +115,9 @@ export async function startS3rver(options: S3rverOptions = {}): Promise<RunningS
     return etag;
   }
 
-  async function listKeys(): Promise<string[]> {
+  async function listKeys(inBucket = bucket): Promise<string[]> {
     const signed = aws4.sign(
-      { method: 'GET', host, path: `/${bucket}/`, service: 's3', region: S3RVER_REGION },
+      { method: 'GET', host, path: `/${inBucket}/`, service: 's3', region: S3RVER_REGION },
       S3RVER_CREDENTIALS,
     );
     const res = await request(`${endpoint}${signed.path ?? ''}`, {

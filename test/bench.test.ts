@@ -25,6 +25,8 @@ const REQUIRED: Readonly<Record<ScenarioName, readonly string[]>> = {
   overload: ['rps', 'p50_ms', 'p99_ms', 'goodput_ratio_to_cold', 'shed_share', 'resets', 'timeouts', 'peak_rss_mb'],
   coldstart: ['first_image_ms', 'ready_ms'],
   peer: ['fanout_min_ratio', 'feed_min_ratio', 'peak_rss_mb', 'ipx_peak_rss_mb'],
+  restart: ['transforms_without_store', 'transforms_with_store', 'p50_with_store_ms'],
+  upload: ['all_stored_s', 'live_p99_alone_ms', 'p99_ms'],
   soak: ['rps', 'p50_ms', 'p99_ms', 'rss_growth_pct', 'bad_input_5xx', 'storage_requests', 'peak_rss_mb', 'loadgen_cores'],
 };
 
@@ -37,7 +39,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-test('the benchmark runs every scenario on a tiny workload, writes its results and cleans up', { timeout: 90_000 }, async () => {
+test('the benchmark runs every scenario on a tiny workload, writes its results and cleans up', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-test-'));
   try {
     const out = path.join(dir, 'results.json');
@@ -65,9 +67,11 @@ test('the benchmark runs every scenario on a tiny workload, writes its results a
     assert.ok((soak?.['storage_requests'] as number) > 0, 'the soak origin read its originals through the failing proxy');
     assert.deepEqual(
       (written.targets as { target: string }[]).map((t) => t.target.split(' ')[0]),
-      ['vs', 'vs', 'cold', 'hot', 'cold', 'cold', 'full', 'goodput', 'served', 'shed', 'peak', 'soak', 'soak'],
+      ['vs', 'vs', 'cold', 'hot', 'cold', 'cold', 'full', 'goodput', 'served', 'shed', 'peak', 'restart', 'upload', 'soak', 'soak'],
       'one row per target, named for what it measures',
     );
+    const restart = written.scenarios.find((s) => s.name === 'restart');
+    assert.equal(restart?.['transforms_with_store'], 0, 'the second process made nothing: the result store had it all');
     for (const key of ['node', 'sharp', 'libvips', 'cpu_model']) assert.equal(typeof written.environment[key], 'string', key);
     assert.ok((written.environment['cores'] as number) > 0);
     assert.match(run.table, /\| coldstart /);

@@ -17,12 +17,16 @@ export interface MemoryTier<V> {
   /** The entry without touching its recency (for estimates, not for serving). */
   peek(key: string): V | undefined;
   set(key: string, value: V): void;
+  /** Drops one entry; true when it was there. */
+  delete(key: string): boolean;
+  /** Drops every entry whose key starts with `prefix` (a purge); returns how many. */
+  deletePrefix(prefix: string): number;
   /** Bytes held now. */
   readonly bytes: number;
 }
 
 export function createMemoryTier<V extends object>(options: MemoryTierOptions, sizeOf: (value: V) => number): MemoryTier<V> {
-  if (options.maxBytes === 0) return { get: () => undefined, peek: () => undefined, set: () => undefined, bytes: 0 };
+  if (options.maxBytes === 0) return { get: () => undefined, peek: () => undefined, set: () => undefined, delete: () => false, deletePrefix: () => 0, bytes: 0 };
   const cache = new LRUCache<string, V>({
     maxSize: options.maxBytes,
     maxEntrySize: Math.max(1, Math.floor(options.maxBytes * options.maxEntryShare)),
@@ -34,6 +38,12 @@ export function createMemoryTier<V extends object>(options: MemoryTierOptions, s
     get: (key) => cache.get(key),
     peek: (key) => cache.peek(key),
     set: (key, value) => void cache.set(key, value),
+    delete: (key) => cache.delete(key),
+    deletePrefix(prefix) {
+      const doomed = [...cache.keys()].filter((key) => key.startsWith(prefix));
+      for (const key of doomed) cache.delete(key);
+      return doomed.length;
+    },
     get bytes() {
       return cache.calculatedSize;
     },

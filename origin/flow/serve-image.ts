@@ -13,7 +13,9 @@ import { formatToken } from '../http/negotiate-format.js';
 import { economyJob, imageJob, infoJob, type Job } from '../load/jobs.js';
 import type { Originals } from '../load/originals.js';
 import type { Variants } from '../load/variants.js';
-import { readRequest, type RawRequest, type RequestDeps } from '../request/read-request.js';
+import { readRequest, type ImageRequest, type RawRequest, type RequestDeps } from '../request/read-request.js';
+import { BlockedError, NotFoundError } from '../errors.js';
+import type { SourceKey } from '../sources/source.js';
 import { answer, answerFromStat, imagePolicy, type ImageResponse, type ResponsePolicy } from './answer.js';
 import { answerFallback, planFallback } from './fallback.js';
 
@@ -26,6 +28,8 @@ export interface FlowDeps {
   readonly cacheControl: string;
   readonly degradedCacheControl: string;
   readonly fallback: FallbackConfig;
+  /** True for a key taken down fleet-wide (README: "Fleet"); counts the refusal itself. */
+  readonly isBlocked?: ((key: SourceKey) => boolean) | undefined;
 }
 
 export interface IncomingRequest extends RawRequest {
@@ -33,23 +37,41 @@ export interface IncomingRequest extends RawRequest {
   readonly signal: AbortSignal;
 }
 
-export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<ImageResponse> {
+/** What stages 1 to 4 decide for one request: the job to make and how its answers are labelled. */
+export interface PlannedRequest {
+  readonly request: ImageRequest;
+  readonly job: Job;
+  readonly policy: ResponsePolicy;
+}
+
+/** Stages 1 to 4; also how a pre-render names exactly the variant a live request would ask for. */
+export function planRequest(deps: FlowDeps, req: RawRequest): PlannedRequest {
   // 1. Read and verify: signature, key, dialect (native, preset, OSS, info), parameters. 400/403/404.
   const request = readRequest(deps.reading, req);
-  let job: Job;
-  let policy: ResponsePolicy = { cacheControl: deps.cacheControl, degradedCacheControl: deps.degradedCacheControl, vary: [] };
-  if (request.kind === 'info') job = infoJob(request.key, request.shape);
-  else {
-    // 2. Apply hints: w=auto, dpr=auto and Save-Data from the client hints, snapped to steps.
-    const hints = resolveHints(request.spec, req.header, deps.hints, request.preset?.width);
-    // 3. Negotiate: Accept (or the CDN's X-Image-Format-Token) → avif | webp | legacy.
-    const token = formatToken(req.header);
-    // 4. Canonicalize: DPR applied, sizes capped, defaults and quality decided, no-ops dropped.
-    const context = { token, ...hints, qualities: request.preset?.qualities, watermark: request.watermark };
-    const spec = canonicalizeSpec(request.spec, context, deps.limits);
-    job = imageJob(request.key, spec);
-    policy = imagePolicy(spec, hints.vary, request.preset?.cacheControl ?? deps.cacheControl, deps.degradedCacheControl);
+  // A blocked key is refused before any tier is consulted: never the original, never a variant (451).
+  if (deps.isBlocked?.(request.key)) throw new BlockedError(request.key);
+  const policy: ResponsePolicy = { cacheControl: deps.cacheControl, degradedCacheControl: deps.degradedCacheControl, vary: [] };
+  if (request.kind === 'info') return { request, job: infoJob(request.key, request.shape), policy };
+  // 2. Apply hints: w=auto, dpr=auto and Save-Data from the client hints, snapped to steps.
+  const hints = resolveHints(request.spec, req.header, deps.hints, request.preset?.width);
+  // 3. Negotiate: Accept (or the CDN's X-Image-Format-Token) → avif | webp | legacy.
+  const token = formatToken(req.header);
+  // 4. Canonicalize: DPR applied, sizes capped, defaults and quality decided, no-ops dropped.
+  const context = { token, ...hints, qualities: request.preset?.qualities, watermark: request.watermark };
+  const spec = canonicalizeSpec(request.spec, context, deps.limits);
+  return { request, job: imageJob(request.key, spec), policy: imagePolicy(spec, hints.vary, request.preset?.cacheControl ?? deps.cacheControl, deps.degradedCacheControl) };
+}
+
+export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<ImageResponse> {
+  let planned: PlannedRequest;
+  try {
+    planned = planRequest(deps, req);
+  } catch (error) {
+    // A blocked key answers the fallback image when one is configured, made like the request.
+    if (!(error instanceof BlockedError)) throw error;
+    return answerBlocked(deps, req, error);
   }
+  const { request, job, policy } = planned;
   const conditions = { ifNoneMatch: req.header('if-none-match'), ifModifiedSince: req.header('if-modified-since') };
   try {
     return await produceAndAnswer(deps, req.signal, conditions, policy, job);
@@ -60,6 +82,22 @@ export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<
     const fallbackConditions = fallback.conditional ? conditions : {};
     return answerFallback(deps.fallback, () => produceAndAnswer(deps, req.signal, fallbackConditions, fallback.policy, fallback.job));
   }
+}
+
+/** A blocked key: the fallback image planned as for a missing source (the block's key replaced), else the 451. */
+async function answerBlocked(deps: FlowDeps, req: IncomingRequest, blocked: BlockedError): Promise<ImageResponse> {
+  if (deps.fallback.key === undefined) throw blocked;
+  // Planned without the block check: the fallback key stands in for the blocked one.
+  const unblocked = { ...deps, isBlocked: undefined };
+  let planned: PlannedRequest;
+  try {
+    planned = planRequest(unblocked, req);
+  } catch {
+    throw blocked;
+  }
+  const fallback = planFallback(deps.fallback, new NotFoundError(), planned.job, planned.policy, undefined);
+  if (!fallback) throw blocked;
+  return answerFallback(deps.fallback, () => produceAndAnswer(deps, req.signal, {}, fallback.policy, fallback.job));
 }
 
 /** Stages 5 to 8, for one job: from the tiers, a 304 from a stat, or made now. */

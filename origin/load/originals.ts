@@ -30,6 +30,8 @@ export interface Originals {
   stat(key: SourceKey, signal: AbortSignal): Promise<SourceStat>;
   /** Size of the original when it is kept (not counted as a lookup): what a transform of it may cost. */
   keptBytes(key: SourceKey): number | undefined;
+  /** Drops the kept original of `key` (a purge); true when one was kept. */
+  forget(key: SourceKey): boolean;
 }
 
 export interface OriginalsDeps {
@@ -112,6 +114,7 @@ export function createOriginals({ source, cache, queue, metrics, allowSvg }: Ori
         }),
       );
     },
+    forget: (key) => tier.delete(key),
     async stat(key, signal) {
       const object = kept(key);
       if (object) return { version: object.version, ...(object.lastModified && { lastModified: object.lastModified }) };

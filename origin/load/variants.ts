@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { performance } from 'node:perf_hooks';
 import type { TransformLimits } from '../../transforms/limits.js';
 import { InvalidRequestError } from '../../transforms/errors.js';
+import { KEY_VERSION } from '../../transforms/canonical.js';
 import { createMemoryTier } from '../cache/memory-tier.js';
 import type { CacheConfig } from '../config.js';
 import { NotFoundError, SourceUnavailableError } from '../errors.js';
@@ -16,7 +17,8 @@ import { etagFor, type VariantKey } from '../variant-key.js';
 import { logoMark } from '../../transforms/watermark.js';
 import { createDecodes } from './decodes.js';
 import { costClass, createDegradePolicy } from './degrade-policy.js';
-import type { Job } from './jobs.js';
+import type { StoredResults } from '../store/result-tier.js';
+import { isEconomy, type Job } from './jobs.js';
 import type { Fetched, Originals } from './originals.js';
 import { renderJob } from './render-job.js';
 import { createSharedWork } from './shared-work.js';
@@ -45,6 +47,8 @@ export interface Variants {
   shouldDegrade(job: Job): boolean;
   /** Joins or starts the work for `job`; rejects with OverloadedError (503) when it cannot be taken. */
   make(job: Job, signal: AbortSignal): Promise<Variant>;
+  /** Drops every kept variant of `key` (a purge, a block); returns how many. */
+  forget(key: SourceKey): number;
 }
 
 export interface VariantsDeps {
@@ -55,12 +59,14 @@ export interface VariantsDeps {
   /** Queue depth from which new variants are made the cheap way; 0 never degrades. */
   readonly degradeQueueDepth: number;
   readonly metrics: Metrics;
+  /** The fleet's result store (`store/`): asked before making a variant, told of each full-quality one made. */
+  readonly results?: StoredResults | undefined;
 }
 
 /** How many recent variant keys are remembered to tell new variants from re-made ones. */
 const RECENT_VARIANT_KEYS = 50_000;
 
-export function createVariants({ originals, limits, cache, queue, degradeQueueDepth, metrics }: VariantsDeps): Variants {
+export function createVariants({ originals, limits, cache, queue, degradeQueueDepth, metrics, results }: VariantsDeps): Variants {
   const tier = createMemoryTier<Variant>(
     { maxBytes: cache.variantsBytes, maxEntryShare: cache.maxEntryShare, ttlSeconds: cache.ttlSeconds },
     (v) => v.data.byteLength,
@@ -111,7 +117,16 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
       bytesIn: object.bytes.byteLength,
     };
     tier.set(job.variant, made);
+    if (!isEconomy(job)) results?.keep(job, made, version);
     return made;
+  }
+
+  /** The result store's copy when it has one (filling the memory tier), else made now. */
+  async function findOrProduce(job: Job, signal: AbortSignal): Promise<Variant> {
+    const stored = await results?.find(job, signal);
+    if (!stored) return produce(job, signal);
+    tier.set(job.variant, stored);
+    return stored;
   }
 
   return {
@@ -124,7 +139,9 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
       if (job.kind !== 'image' || degradeQueueDepth === 0 || productions.has(job.variant)) return false;
       return degrading.shouldDegrade(costOf(job), queue.queued >= degradeQueueDepth);
     },
-    make: (job, signal) => productions.run(job.variant, signal, (work) => produce(job, work)),
+    make: (job, signal) => productions.run(job.variant, signal, (work) => findOrProduce(job, work)),
+    // Every variant key of a source starts so (variant-key.ts, jobs.ts).
+    forget: (key) => tier.deletePrefix(`${KEY_VERSION}:${key}?`),
   };
 }
 

@@ -15,12 +15,25 @@ export type S3Target = Pick<
   'bucket' | 'prefix' | 'endpoint' | 'region' | 'forcePathStyle' | 'credentials'
 >;
 
+/** GET/HEAD for sources; PUT, DELETE and listing (GET with a query) for the result store. */
+export type S3Method = 'GET' | 'HEAD' | 'PUT' | 'DELETE';
+
+/** What a request beyond a plain GET/HEAD carries: a payload's hash, headers to sign, a query. */
+export interface S3RequestExtras {
+  /** Hex SHA-256 of the body; the empty payload's when omitted. */
+  readonly payloadSha256?: string;
+  /** Lower-case names (content-type, x-amz-meta-*); signed with the rest. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Query parameters (ListObjectsV2); the key must then be '' (the bucket itself). */
+  readonly query?: Readonly<Record<string, string>>;
+}
+
 export interface S3Request {
   /** `scheme://host[:port]` to connect to. */
   readonly origin: string;
   /** Encoded path, exactly as signed. */
   readonly path: string;
-  readonly method: 'GET' | 'HEAD';
+  readonly method: S3Method;
   /** Lower-case header names; includes `host` and, when signed, `authorization`. */
   readonly headers: Readonly<Record<string, string>>;
 }
@@ -48,9 +61,9 @@ type Aws4Request = aws4.Request & { extraHeadersToInclude?: Record<string, boole
 
 export function buildS3Request(
   target: S3Target,
-  method: 'GET' | 'HEAD',
+  method: S3Method,
   key: string,
-  options: { readonly now: Date; readonly range?: string },
+  options: { readonly now: Date; readonly range?: string } & S3RequestExtras,
 ): S3Request {
   const endpoint = new URL(target.endpoint);
   const basePath = endpoint.pathname.replace(/\/+$/, '');
@@ -58,15 +71,17 @@ export function buildS3Request(
   const pathStyle = target.forcePathStyle || isIP(endpoint.hostname.replace(/^\[(.*)\]$/, '$1')) !== 0;
   const host = pathStyle ? endpoint.host : `${target.bucket}.${endpoint.host}`;
   const bucketPath = pathStyle ? `/${encodeS3Segment(target.bucket)}` : '';
-  const path = `${basePath}${bucketPath}/${encodeS3Key(target.prefix + key)}`;
+  const objectPath = options.query === undefined ? `/${encodeS3Key(target.prefix + key)}` : '/';
+  const query = options.query === undefined ? '' : `?${canonicalQuery(options.query)}`;
+  const path = `${basePath}${bucketPath}${objectPath}${query}`;
   const origin = `${endpoint.protocol}//${host}`;
 
-  const headers: Record<string, string> = { host };
+  const headers: Record<string, string> = { host, ...options.headers };
   if (options.range !== undefined) headers['range'] = options.range;
   const credentials = target.credentials;
   if (credentials === undefined) return { origin, path, method, headers };
 
-  headers['x-amz-content-sha256'] = EMPTY_PAYLOAD_SHA256;
+  headers['x-amz-content-sha256'] = options.payloadSha256 ?? EMPTY_PAYLOAD_SHA256;
   headers['x-amz-date'] = amzDate(options.now);
   if (credentials.sessionToken !== undefined) headers['x-amz-security-token'] = credentials.sessionToken;
   const request: Aws4Request = {
@@ -88,4 +103,12 @@ export function buildS3Request(
     throw new Error('S3 request signing produced an unexpected request');
   }
   return { origin, path, method, headers: { ...headers, authorization } };
+}
+
+/** Sorted, S3-encoded `name=value` pairs: the form aws4 signs, so the path stays as built. */
+function canonicalQuery(query: Readonly<Record<string, string>>): string {
+  return Object.keys(query)
+    .sort()
+    .map((name) => `${encodeS3Segment(name)}=${encodeS3Segment(query[name]!)}`)
+    .join('&');
 }

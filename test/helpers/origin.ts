@@ -52,6 +52,10 @@ export async function startOrigin(env: Record<string, string>, logTo?: { write(l
     metrics: () => origin.metrics.registry.metrics(),
     async close() {
       await origin.app.close();
+      await origin.admin?.close();
+      origin.takedown.stop();
+      origin.prerender?.stop();
+      await origin.results?.close();
       await source.close();
     },
   };

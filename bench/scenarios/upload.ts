@@ -1,0 +1,103 @@
+/**
+ * upload: an upload burst. Live traffic (new variants of the base images, open loop at a third of
+ * the cold capacity) runs twice against an origin with a result store, the admin port and
+ * `ORIGIN_PRERENDER=thumb`: once alone (uncontended), once while the social keys are announced as
+ * newly created by one S3 event. Reports the time until every announced key's pre-render set is
+ * in the store, and the live traffic's p99 against the uncontended run (target ≤ 1.5×: pre-render
+ * uses only spare transform slots).
+ */
+import path from 'node:path';
+import { freePort, sleep } from '../children.js';
+import { metricSum, startOriginProcess } from '../origin-process.js';
+import { round, summarizeLatency } from '../stats.js';
+import { coldSequence } from '../workload.js';
+import { loadOrigin } from './common.js';
+import type { RunFigures, ScenarioContext } from './types.js';
+
+const TOKEN = 'bench-admin-token-0123456789abcdef';
+const LIVE_SHARE_OF_COLD = 1 / 3;
+/** `thumb` lets clients set dpr: 3 format tokens × the 4 default DPR steps. */
+const VARIANTS_PER_KEY = 12;
+const UPLOADS = { full: 20, quick: 8, tiny: 2 } as const;
+
+/** An S3 `ObjectCreated:Put` message announcing `keys` in `bucket`. */
+function createdEvent(bucket: string, keys: readonly string[]): string {
+  const formKey = (key: string) => encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
+  const Records = keys.map((key) => ({ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket }, object: { key: formKey(key) } } }));
+  return JSON.stringify({ Records });
+}
+
+export async function runUpload(ctx: ScenarioContext, roundNo: number): Promise<RunFigures> {
+  const adminPort = await freePort();
+  const env = {
+    ...ctx.origin.env,
+    ORIGIN_RESULT_STORE: `fs:${path.join(ctx.tmpDir, `upload-results-${roundNo}`)}`,
+    ORIGIN_ADMIN_PORT: String(adminPort),
+    ORIGIN_ADMIN_TOKEN: TOKEN,
+    ORIGIN_PRERENDER: 'thumb',
+  };
+  const origin = await startOriginProcess({ ...ctx.origin, env }, ctx.storage.env, ctx.children, { role: `origin (upload #${roundNo})` });
+  const duration = ctx.options.durations.cold;
+  // At least half a dozen live requests per run, so even a tiny run on a busy machine measures a p99.
+  const rate = Math.max(1, 6 / duration, ctx.calibration().coldRps * LIVE_SHARE_OF_COLD);
+  const bucket = /^s3:\/\/([^/]+)/.exec(ctx.storage.env['ORIGIN_SOURCE'] ?? '')?.[1] ?? '';
+  // A burst of uploads, not the whole catalogue: every one is 12 transforms at low priority.
+  const keys = ctx.layout.socialKeys.slice(0, UPLOADS[ctx.options.mode]);
+  try {
+    const live = coldSequence(ctx.layout.baseKeys, 40 + roundNo);
+    const schedule = { kind: 'open' as const, rate: () => rate, seed: 5 + roundNo };
+    const alone = await loadOrigin(ctx, origin, { schedule, durationSeconds: duration, next: live, maxInFlight: 256 });
+
+    const announced = performance.now();
+    const answer = await fetch(`http://127.0.0.1:${adminPort}/events`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: createdEvent(bucket, keys) });
+    if (answer.status !== 202) throw new Error(`upload: the event was answered ${answer.status}: ${await answer.text()}`);
+    let allStoredMs: number | null = null;
+    const expected = keys.length * VARIANTS_PER_KEY;
+    const watch = (async () => {
+      while (allStoredMs === null && !ctx.signal.aborted) {
+        const samples = await origin.metrics();
+        const settled = ['done', 'skipped', 'failed'].reduce((n, r) => n + metricSum(samples, 'image_origin_prerender_total', `result="${r}"`), 0);
+        if (settled >= expected) allStoredMs = performance.now() - announced;
+        else await sleep(50);
+      }
+    })();
+    const contended = await loadOrigin(ctx, origin, { schedule, durationSeconds: duration, next: live, maxInFlight: 256 });
+    await watch;
+    const samples = await origin.metrics();
+    const failed = metricSum(samples, 'image_origin_prerender_total', 'result="failed"');
+    const latency = (load: typeof alone) => summarizeLatency(load.load.outcomes.filter((o) => o.status === 200).map((o) => o.latency));
+    const [uncontended, burst] = [latency(alone), latency(contended)];
+    const ratio = uncontended.p99_ms > 0 ? round(burst.p99_ms / uncontended.p99_ms, 2) : null;
+    const errors = contended.load.outcomes.filter((o) => o.status !== 200).length;
+    return {
+      name: 'upload',
+      round: roundNo,
+      rps: round(rate, 2),
+      p50_ms: burst.p50_ms,
+      p95_ms: burst.p95_ms,
+      p99_ms: burst.p99_ms,
+      requests: contended.load.outcomes.length,
+      seconds: round(contended.load.windowSeconds, 1),
+      peak_rss_mb: round(((await origin.peakRss()) ?? 0) / 1e6, 0),
+      server_cores: null,
+      loadgen_cores: null,
+      storage_cores: null,
+      other_cores: null,
+      steal: null,
+      note:
+        `${keys.length} uploads × ${VARIANTS_PER_KEY} variants stored in ${allStoredMs === null ? '?' : (allStoredMs / 1000).toFixed(1)} s ` +
+        `while live traffic ran at ${rate.toFixed(1)}/s; live p99 ${burst.p99_ms.toFixed(0)} ms vs ${uncontended.p99_ms.toFixed(0)} ms alone (${ratio ?? '?'}x)`,
+      extra: {
+        uploads: keys.length,
+        prerendered_variants: expected,
+        prerender_failed: failed,
+        all_stored_s: allStoredMs === null ? null : round(allStoredMs / 1000, 2),
+        live_p99_alone_ms: uncontended.p99_ms,
+        live_p99_ratio: ratio,
+        live_errors: errors,
+      },
+    };
+  } finally {
+    await origin.stop();
+  }
+}

@@ -72,7 +72,7 @@ const PROFILES: Readonly<Record<Mode, Omit<BenchOptions, 'scenarios' | 'profile'
   tiny: {
     mode: 'tiny',
     rounds: 1,
-    durations: { limit: 0.5, cold: 0.5, hot: 0.5, social: 1.5, overload: 0.5, peer: 0.5, soak: 3 },
+    durations: { limit: 0.5, cold: 1.5, hot: 0.5, social: 1.5, overload: 0.5, peer: 0.5, soak: 3 },
     coldstartRuns: 1,
     socialKeys: 8,
     images: 'tiny',

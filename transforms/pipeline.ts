@@ -20,7 +20,8 @@ import type { TransformLimits } from './limits.js';
 import type { OutputFormat } from './params.js';
 import { planTransform, type TransformPlan } from './plan.js';
 import { probeSource } from './probe.js';
-import { CHAIN_STEPS } from './steps/chain.js';
+import { animationTiming, finishFrames, turnFrames, type AnimationTiming } from './animated-frames.js';
+import { CHAIN_STEPS, TURN_STEPS } from './steps/chain.js';
 import { FINISH_STEPS, loadFrame, type FinishContext, type RawFrame } from './steps/finish.js';
 
 export interface TransformResult {
@@ -43,15 +44,26 @@ export async function runPipeline(
   limits: TransformLimits,
   assets: PipelineAssets = {},
 ): Promise<TransformResult> {
-  const stage = stageRunner(limits);
+  const started = performance.now();
+  const stage = stageRunner(limits, started);
   const source = await probeSource(input, limits);
   const plan = planTransform(spec, source, limits);
-  const decoded = await stage(() => CHAIN_STEPS.reduce((image, step) => step(image, plan, spec), openSource(input, plan, limits)));
+  const frames = plan.animated ? source.pages : 1;
+  // An animation turned a quarter or finished frame by frame is re-loaded from raw frames, which
+  // carry no timing: the encoder is given the source's.
+  const timing = frames > 1 && (plan.rotate % 180 !== 0 || plan.finish) ? await stage(() => animationTiming(input)) : undefined;
+  const turned =
+    frames > 1 && plan.rotate % 180 !== 0
+      ? await stage(() => turnFrames(openSource(input, plan, limits), frames, limits, started, (frame) => TURN_STEPS.reduce((image, step) => step(image, plan, spec), frame)))
+      : undefined;
+  const chainPlan: TransformPlan = turned ? { ...plan, rotate: 0, mirrorLeftRight: false, mirrorTopBottom: false } : plan;
+  const decoded = await stage(() => CHAIN_STEPS.reduce((image, step) => step(image, chainPlan, spec), turned ?? openSource(input, plan, limits)));
   const finishing = plan.finish;
-  const finished = finishing
-    ? await stage(() => finish(decoded, { finish: finishing, limits, logo: assets.watermarkLogo }, plan.opaque === true))
+  const context: FinishContext | undefined = finishing && { finish: finishing, limits, logo: assets.watermarkLogo, overlays: new Map() };
+  const finished = context
+    ? await stage(() => (frames > 1 ? finishAnimation(decoded, frames, context, started, plan.opaque === true) : finish(decoded, context, plan.opaque === true)))
     : decoded;
-  const { data, info } = await stage(() => encode(finished, plan).toBuffer({ resolveWithObject: true }));
+  const { data, info } = await stage(() => encode(finished, plan, timing).toBuffer({ resolveWithObject: true }));
   if (data.byteLength > limits.maxOutputBytes) {
     throw new UnprocessableImageError('OUTPUT_TOO_LARGE', `output is larger than ${limits.maxOutputBytes} bytes`);
   }
@@ -59,8 +71,7 @@ export async function runPipeline(
 }
 
 /** Runs the stages of one image under one clock, classifying what fails. */
-function stageRunner(limits: TransformLimits) {
-  const started = performance.now();
+function stageRunner(limits: TransformLimits, started: number) {
   return async function stage<T>(run: () => T | Promise<T>): Promise<T> {
     let pending: T | Promise<T>;
     try {
@@ -103,8 +114,16 @@ async function finish(first: Sharp, context: FinishContext, opaque: boolean): Pr
   return opaque ? loaded.removeAlpha() : loaded;
 }
 
-function encode(image: Sharp, plan: TransformPlan): Sharp {
+/** The finishing steps frame by frame; the frames share the rendered watermark overlays. */
+async function finishAnimation(first: Sharp, frames: number, context: FinishContext, started: number, opaque: boolean): Promise<Sharp> {
+  const steps = FINISH_STEPS.map((step) => (frame: RawFrame) => step(frame, context));
+  const loaded = await finishFrames(first, frames, context.limits, started, steps);
+  return opaque ? loaded.removeAlpha() : loaded;
+}
+
+function encode(image: Sharp, plan: TransformPlan, timing: AnimationTiming | undefined): Sharp {
   const flattened = plan.flatten ? image.flatten({ background: plan.flatten }) : image;
   const encoder = encoderOptions(plan.output.format, plan.output.quality, plan.output.economy);
-  return flattened.toFormat(encoder.format, encoder.options);
+  const frameTiming = timing && { ...(timing.delay && { delay: [...timing.delay] }), ...(timing.loop !== undefined && { loop: timing.loop }) };
+  return flattened.toFormat(encoder.format, { ...encoder.options, ...frameTiming });
 }

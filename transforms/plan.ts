@@ -76,10 +76,9 @@ const ANIMATABLE_OUTPUTS: ReadonlySet<OutputFormat> = new Set(['gif', 'webp']);
 
 export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: TransformLimits): TransformPlan {
   const finish = planFinish(spec);
-  // libvips cannot rotate a multi-frame image by a quarter turn, and the finishing pass works on
-  // one frame: those requests get frame one.
-  const wantsAnimation =
-    spec.anim && source.pages > 1 && ANIMATABLE_INPUTS.has(source.format) && spec.rot % 180 === 0 && !finish;
+  // Quarter turns and the finishing pass run frame by frame (`animated-frames.ts`), so every
+  // operation keeps an animation.
+  const wantsAnimation = spec.anim && source.pages > 1 && ANIMATABLE_INPUTS.has(source.format);
 
   const quarterTurn = spec.rot % 180 !== 0;
   const mirrorLeftRight = quarterTurn ? spec.flip === 'v' || spec.flip === 'hv' : spec.flip === 'h' || spec.flip === 'hv';

@@ -20,6 +20,7 @@ import type { TransformLimits } from './limits.js';
 import type { OutputFormat } from './params.js';
 import { planTransform, type TransformPlan } from './plan.js';
 import { probeSource } from './probe.js';
+import { heicToSharpInput } from './heic/heic-input.js';
 import { animationTiming, finishFrames, turnFrames, type AnimationTiming } from './animated-frames.js';
 import { CHAIN_STEPS, TURN_STEPS } from './steps/chain.js';
 import { FINISH_STEPS, loadFrame, type FinishContext, type RawFrame } from './steps/finish.js';
@@ -39,14 +40,17 @@ export interface PipelineAssets {
 }
 
 export async function runPipeline(
-  input: Buffer,
+  original: Buffer,
   spec: CanonicalSpec,
   limits: TransformLimits,
   assets: PipelineAssets = {},
 ): Promise<TransformResult> {
   const started = performance.now();
   const stage = stageRunner(limits, started);
-  const source = await probeSource(input, limits);
+  // HEIC: the header probe caps its pixels, then libheif decodes it into an input sharp reads.
+  const header = await probeSource(original, limits);
+  const input = header.format === 'heic' ? await stage(() => heicToSharpInput(original, limits)) : original;
+  const source = input === original ? header : await probeSource(input, limits);
   const plan = planTransform(spec, source, limits);
   const frames = plan.animated ? source.pages : 1;
   // An animation turned a quarter or finished frame by frame is re-loaded from raw frames, which

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
+import { COLOUR_MODES, DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
 import { ConfigError } from './config-error.js';
 import { DELIVERY_ENV, parseDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
 import { bool, int } from './env-values.js';
@@ -138,6 +138,7 @@ const envSchema = z.object({
   ORIGIN_MAX_OUTPUT_BYTES: int(1, 1024 * MiB).default(DEFAULT_LIMITS.maxOutputBytes),
   ORIGIN_TRANSFORM_TIMEOUT_SECONDS: int(1, 3_600).default(DEFAULT_LIMITS.timeoutSeconds),
   ORIGIN_ALLOW_SVG: bool.default(DEFAULT_LIMITS.allowSvg),
+  ORIGIN_COLOUR: z.enum(COLOUR_MODES).default(DEFAULT_LIMITS.colour),
   ORIGIN_TRANSFORM_CONCURRENCY: int(1, 1024).default(CORES),
   ORIGIN_TRANSFORM_QUEUE: int(0, 100_000).default(32 * CORES),
   ORIGIN_TRANSFORM_WAIT_MS: int(1, 600_000).default(3_000),
@@ -205,6 +206,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       maxOutputBytes: e.ORIGIN_MAX_OUTPUT_BYTES,
       timeoutSeconds: e.ORIGIN_TRANSFORM_TIMEOUT_SECONDS,
       allowSvg: e.ORIGIN_ALLOW_SVG,
+      colour: e.ORIGIN_COLOUR,
     },
     load: {
       transformConcurrency: e.ORIGIN_TRANSFORM_CONCURRENCY,

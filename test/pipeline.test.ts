@@ -88,11 +88,12 @@ describe('pipeline orientation and colour', () => {
     }
   });
 
-  test('wide-gamut sources are converted to sRGB, not just stripped', async () => {
+  test('with ORIGIN_COLOUR=srgb, wide-gamut sources are converted to sRGB, not just stripped', async () => {
     const srgb = await run('photos/colorful-cups-progressive.jpg', 'w=200&fm=png');
+    const limits = { ...DEFAULT_LIMITS, colour: 'srgb' as const };
     for (const name of ['color/adobe-rgb-1998.jpg', 'color/prophoto-rgb.jpg', 'color/display-p3.jpg']) {
       const input = await corpus(name);
-      const out = await runPipeline(input, specFor('w=200&fm=png'), DEFAULT_LIMITS);
+      const out = await runPipeline(input, specFor('w=200&fm=png', 'legacy', limits), limits);
       assert.equal((await decode(out.data)).hasProfile, false);
       const converted = await imageDistance(out.data, srgb.data);
       const stripped = await imageDistance(sharp(input, { ignoreIcc: true }).resize(200), srgb.data);

@@ -37,6 +37,11 @@ export type CanonicalSpec = Omit<RequestedSpec, Rewritten> & {
   readonly eco?: true;
   /** The watermarks' full definitions (not names), so editing a watermark changes the key; one is kept as itself. */
   readonly wm?: Watermarks;
+  /**
+   * `ORIGIN_COLOUR=srgb`: every output plain sRGB. Absent means `keep-p3` (the default), so the
+   * default's keys are the keys variants had before wide gamut was kept (no cache cold start).
+   */
+  readonly colour?: 'srgb';
 };
 
 /** What the request's context adds to its parameters: hints, the format token, the preset, the watermark. */
@@ -80,6 +85,7 @@ export function canonicalizeSpec(requested: RequestedSpec, context: RequestConte
     ...(qualities && { qt: qualities }),
     ...(negotiated && context.saveData && { sd: true as const }),
     ...(context.watermark && { wm: oneOrList(context.watermark) }),
+    ...(limits.colour === 'srgb' && { colour: 'srgb' as const }),
   };
 }
 
@@ -121,7 +127,7 @@ function capBox(width: number | undefined, height: number | undefined, max: numb
 }
 
 /** Fields that are not query parameters, written after them in this order. */
-const EXTRA_FIELDS = ['qt', 'sd', 'eco'] as const;
+const EXTRA_FIELDS = ['qt', 'sd', 'eco', 'colour'] as const;
 
 /** Table order, then the extra fields; absent fields are omitted. */
 export function serializeCanonical(spec: CanonicalSpec): string {

@@ -21,6 +21,7 @@ import type { OutputFormat } from './params.js';
 import { planTransform, type TransformPlan } from './plan.js';
 import { probeSource } from './probe.js';
 import { heicToSharpInput } from './heic/heic-input.js';
+import { builtInP3, taggedPng } from './icc-png.js';
 import { animationTiming, finishFrames, turnFrames, type AnimationTiming } from './animated-frames.js';
 import { CHAIN_STEPS, TURN_STEPS } from './steps/chain.js';
 import { FINISH_STEPS, loadFrame, type FinishContext, type RawFrame } from './steps/finish.js';
@@ -65,7 +66,7 @@ export async function runPipeline(
   const finishing = plan.finish;
   const context: FinishContext | undefined = finishing && { finish: finishing, limits, logo: assets.watermarkLogo, overlays: new Map() };
   const finished = context
-    ? await stage(() => (frames > 1 ? finishAnimation(decoded, frames, context, started, plan.opaque === true) : finish(decoded, context, plan.opaque === true)))
+    ? await stage(() => (frames > 1 ? finishAnimation(decoded, frames, context, started, plan.opaque === true) : finish(decoded, context, plan.opaque === true, plan.output.p3 === true)))
     : decoded;
   const { data, info } = await stage(() => encode(finished, plan, timing).toBuffer({ resolveWithObject: true }));
   if (data.byteLength > limits.maxOutputBytes) {
@@ -98,7 +99,7 @@ function stageRunner(limits: TransformLimits, started: number) {
 }
 
 function openSource(input: Buffer, plan: TransformPlan, limits: TransformLimits): Sharp {
-  return sharp(input, {
+  const opened = sharp(input, {
     autoOrient: true,
     animated: plan.animated,
     // libvips also checks the pixel count itself; a raised SVG density is already within it.
@@ -107,15 +108,32 @@ function openSource(input: Buffer, plan: TransformPlan, limits: TransformLimits)
     failOn: 'error',
     ...(plan.density !== undefined && { density: plan.density }),
   }).timeout({ seconds: limits.timeoutSeconds });
+  return plan.output.p3 ? inP3(opened) : opened;
 }
 
-/** Works on RGBA; an image nothing made transparent leaves with three channels, as it came. */
-async function finish(first: Sharp, context: FinishContext, opaque: boolean): Promise<Sharp> {
-  const { data, info } = await first.toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+/**
+ * sharp converts 8-bit sources to sRGB as it decodes them (clipping what lies outside), and 16-bit
+ * ones to Display P3: a P3 output works in 16 bits, so the wide colours survive until the encoder
+ * converts to the attached P3 profile (an identity) and writes 8 bits.
+ */
+function inP3(image: Sharp): Sharp {
+  return image.pipelineColourspace('rgb16');
+}
+
+/**
+ * Works on RGBA; an image nothing made transparent leaves with three channels, as it came. The
+ * pixels are sRGB, or Display P3 for a P3 output: then they go on as a PNG tagged P3, so that the
+ * encoder's P3 conversion is the identity instead of reading them as sRGB.
+ */
+async function finish(first: Sharp, context: FinishContext, opaque: boolean, p3: boolean): Promise<Sharp> {
+  const working = p3 ? first.withIccProfile('p3', { attach: false }).toColourspace('srgb') : first.toColourspace('srgb');
+  const { data, info } = await working.ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   let frame: RawFrame = { data, width: info.width, height: info.height };
   for (const step of FINISH_STEPS) frame = await step(frame, context);
   const loaded = loadFrame(frame, context.limits);
-  return opaque ? loaded.removeAlpha() : loaded;
+  const finished = opaque ? loaded.removeAlpha() : loaded;
+  if (!p3) return finished;
+  return inP3(sharp(await taggedPng(finished, await builtInP3()), { limitInputPixels: false }).timeout({ seconds: context.limits.timeoutSeconds }));
 }
 
 /** The finishing steps frame by frame; the frames share the rendered watermark overlays. */
@@ -125,9 +143,14 @@ async function finishAnimation(first: Sharp, frames: number, context: FinishCont
   return opaque ? loaded.removeAlpha() : loaded;
 }
 
+/** sharp 0.35.5 has `keepGainMap()` (experimental) but its type declarations omit it. */
+type SharpWithGainMaps = Sharp & { keepGainMap(): Sharp };
+
 function encode(image: Sharp, plan: TransformPlan, timing: AnimationTiming | undefined): Sharp {
   const flattened = plan.flatten ? image.flatten({ background: plan.flatten }) : image;
   const encoder = encoderOptions(plan.output.format, plan.output.quality, plan.output.economy);
   const frameTiming = timing && { ...(timing.delay && { delay: [...timing.delay] }), ...(timing.loop !== undefined && { loop: timing.loop }) };
-  return flattened.toFormat(encoder.format, { ...encoder.options, ...frameTiming });
+  const coloured = plan.output.p3 ? flattened.withIccProfile('p3') : flattened;
+  const mapped = plan.output.gainMap ? (coloured as SharpWithGainMaps).keepGainMap() : coloured;
+  return mapped.toFormat(encoder.format, { ...encoder.options, ...frameTiming });
 }

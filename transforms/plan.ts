@@ -64,7 +64,15 @@ export interface TransformPlan {
   readonly opaque?: true;
   /** Set when the output cannot hold alpha but the image has some. */
   readonly flatten?: Rgba;
-  readonly output: { readonly format: OutputFormat; readonly quality?: number; readonly economy: boolean };
+  readonly output: {
+    readonly format: OutputFormat;
+    readonly quality?: number;
+    readonly economy: boolean;
+    /** Keep the source's wide gamut: convert to and attach libvips' compact Display P3 profile. */
+    readonly p3?: true;
+    /** Keep the source's Ultra HDR gain map, resized with the image (JPEG to JPEG only). */
+    readonly gainMap?: true;
+  };
 }
 
 const WHITE: Rgba = { r: 255, g: 255, b: 255, alpha: 1 };
@@ -73,6 +81,8 @@ const TRANSPARENT: Rgba = { r: 0, g: 0, b: 0, alpha: 0 };
 const SVG_BASE_DENSITY = 72;
 const ANIMATABLE_INPUTS: ReadonlySet<InputFormat> = new Set(['gif', 'webp']);
 const ANIMATABLE_OUTPUTS: ReadonlySet<OutputFormat> = new Set(['gif', 'webp']);
+/** Formats that carry an ICC profile; GIF has none, so it is always sRGB. */
+const PROFILED_OUTPUTS: ReadonlySet<OutputFormat> = new Set(['jpeg', 'webp', 'avif', 'png']);
 
 export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: TransformLimits): TransformPlan {
   const finish = planFinish(spec);
@@ -109,6 +119,14 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
       ? spec.bg !== undefined ? { ...parseHexColour(spec.bg), alpha: 1 } : WHITE
       : undefined;
   const quality = qualityFor(format, spec);
+  const keepsColour = spec.colour !== 'srgb' && !animated;
+  const p3 = keepsColour && source.wideGamut === true && PROFILED_OUTPUTS.has(format);
+  // sharp keeps a gain map through crops, resizes, quarter turns, mirrors, blur and sharpen (resized
+  // with the image), only from JPEG to JPEG, and refuses it with `sat` (modulate), the
+  // entropy/attention crops and the raw finishing pass: there, and in other formats, it is dropped.
+  const gainMap =
+    keepsColour && source.gainMap === true && source.format === 'jpeg' && format === 'jpeg' && !finish &&
+    spec.sat === undefined && spec.pos !== 'entropy' && spec.pos !== 'attention';
 
   return {
     animated,
@@ -127,6 +145,8 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
       format,
       ...(quality !== undefined && { quality }),
       economy: spec.eco === true,
+      ...(p3 && { p3: true as const }),
+      ...(gainMap && { gainMap: true as const }),
     },
   };
 }

@@ -61,8 +61,11 @@ export async function runPipeline(
     frames > 1 && plan.rotate % 180 !== 0
       ? await stage(() => turnFrames(openSource(input, plan, limits), frames, limits, started, (frame) => TURN_STEPS.reduce((image, step) => step(image, plan, spec), frame)))
       : undefined;
-  const chainPlan: TransformPlan = turned ? { ...plan, rotate: 0, mirrorLeftRight: false, mirrorTopBottom: false } : plan;
-  const decoded = await stage(() => CHAIN_STEPS.reduce((image, step) => step(image, chainPlan, spec), turned ?? openSource(input, plan, limits)));
+  const tilted = plan.tilt ? await stage(() => tilt(openSource(input, plan, limits), plan, limits)) : undefined;
+  const chainPlan: TransformPlan = turned
+    ? { ...plan, rotate: 0, mirrorLeftRight: false, mirrorTopBottom: false }
+    : tilted ? withoutCrop(plan) : plan;
+  const decoded = await stage(() => CHAIN_STEPS.reduce((image, step) => step(image, chainPlan, spec), turned ?? tilted ?? openSource(input, plan, limits)));
   const finishing = plan.finish;
   const context: FinishContext | undefined = finishing && { finish: finishing, limits, logo: assets.watermarkLogo, overlays: new Map() };
   const finished = context
@@ -109,6 +112,27 @@ function openSource(input: Buffer, plan: TransformPlan, limits: TransformLimits)
     ...(plan.density !== undefined && { density: plan.density }),
   }).timeout({ seconds: limits.timeoutSeconds });
   return plan.output.p3 ? inP3(opened) : opened;
+}
+
+/**
+ * A rotation by any angle but a quarter turn, in a pass of its own: sharp applies such a turn
+ * after the resize, and the plan wants it after the crop and before the mirrors and the resize.
+ * The cropped, turned image (the canvas filled with the plan's background) goes on as an
+ * uncompressed PNG, 16-bit and in P3 for a P3 output.
+ */
+async function tilt(image: Sharp, plan: TransformPlan, limits: TransformLimits): Promise<Sharp> {
+  const { angle, background } = plan.tilt!;
+  const cropped = plan.crop ? image.extract(plan.crop) : image;
+  // A transparent fill needs an alpha channel to land in.
+  const turned = (background.alpha < 1 ? cropped.ensureAlpha() : cropped).rotate(angle, { background });
+  const png = await (plan.output.p3 ? turned.withIccProfile('p3') : turned).png({ compressionLevel: 0, adaptiveFiltering: false }).toBuffer();
+  const reopened = sharp(png, { limitInputPixels: false, failOn: 'error' }).timeout({ seconds: limits.timeoutSeconds });
+  return plan.output.p3 ? inP3(reopened) : reopened;
+}
+
+function withoutCrop(plan: TransformPlan): TransformPlan {
+  const { crop: _crop, ...rest } = plan;
+  return rest;
 }
 
 /**

@@ -8,9 +8,9 @@ import { InvalidRequestError, UnprocessableImageError } from './errors.js';
 import type { CanonicalSpec } from './canonical.js';
 import { limitAspect } from './aspect.js';
 import { cappedBox, formatForSize, resizedSize } from './output-size.js';
-import { fitWithin, mirrorRegion, rotateRegion, type Region, type Size } from './geometry.js';
+import { fitWithin, mirrorRegion, rotateRegion, turnedCanvas, type Region, type Size } from './geometry.js';
 import type { TransformLimits } from './limits.js';
-import type { CropBox, Fit, Gravity, IndexCrop, OutputFormat, Position, Rotation } from './params.js';
+import type { CropBox, Fit, Gravity, IndexCrop, OutputFormat, Position, QuarterTurn } from './params.js';
 import type { SourceInfo } from './probe.js';
 import type { InputFormat } from './sniff-format.js';
 import type { Watermarks } from './watermark.js';
@@ -32,8 +32,14 @@ export interface TransformPlan {
    * the mirrored and rotated original when rotating (sharp then rotates before extracting).
    */
   readonly crop?: Region;
-  /** Clockwise, after the mirrors below. */
-  readonly rotate: Rotation;
+  /** Clockwise quarter turn, after the mirrors below. */
+  readonly rotate: QuarterTurn;
+  /**
+   * Any other angle (clockwise degrees): the cropped image is turned on a canvas that holds it,
+   * filled with `background`, before the mirrors and the resize (a pass of its own: sharp would
+   * turn it after the resize).
+   */
+  readonly tilt?: { readonly angle: number; readonly background: Rgba };
   /**
    * Mirrors in the order sharp applies them: before the rotation. `flip=h` after a quarter turn
    * is a top-bottom mirror before it, so the axes swap for 90 and 270.
@@ -88,9 +94,12 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
   const finish = planFinish(spec);
   // Quarter turns and the finishing pass run frame by frame (`animated-frames.ts`), so every
   // operation keeps an animation.
-  const wantsAnimation = spec.anim && source.pages > 1 && ANIMATABLE_INPUTS.has(source.format);
+  // libvips turns a multi-frame image only by quarter turns: other angles get frame one.
+  const tiltAngle = spec.rot % 90 === 0 ? undefined : spec.rot;
+  const turn = (tiltAngle === undefined ? spec.rot : 0) as QuarterTurn;
+  const wantsAnimation = spec.anim && source.pages > 1 && ANIMATABLE_INPUTS.has(source.format) && tiltAngle === undefined;
 
-  const quarterTurn = spec.rot % 180 !== 0;
+  const quarterTurn = turn % 180 !== 0;
   const mirrorLeftRight = quarterTurn ? spec.flip === 'v' || spec.flip === 'hv' : spec.flip === 'h' || spec.flip === 'hv';
   const mirrorTopBottom = quarterTurn ? spec.flip === 'h' || spec.flip === 'hv' : spec.flip === 'v' || spec.flip === 'hv';
   const cut = spec.crop ? clampCrop(spec.crop, spec.cropg, source) : spec.icrop && indexRegion(spec.icrop, source);
@@ -100,16 +109,19 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
   const region = limited === whole ? cut : limited;
   // Without a rotation sharp crops the upright image and mirrors afterwards, as the spec reads.
   const crop =
-    region && spec.rot !== 0
-      ? rotateRegion(mirrorRegion(region, source, mirrorLeftRight, mirrorTopBottom), source, spec.rot)
+    region && turn !== 0
+      ? rotateRegion(mirrorRegion(region, source, mirrorLeftRight, mirrorTopBottom), source, turn)
       : region;
   const base = region ?? source;
   // The size the image has when it reaches resize: cropped, then rotated.
-  const before = quarterTurn ? { width: base.height, height: base.width } : { width: base.width, height: base.height };
+  const before = tiltAngle !== undefined
+    ? turnedCanvas(base, tiltAngle)
+    : quarterTurn ? { width: base.height, height: base.width } : { width: base.width, height: base.height };
 
   const padding = spec.bg !== undefined ? parseHexColour(spec.bg) : source.hasAlpha ? TRANSPARENT : WHITE;
   const resize = planResize(spec, before, limits, padding);
-  const gainsAlpha = (resize?.fit === 'contain' && padding.alpha < 1) || finish?.mask !== undefined;
+  const gainsAlpha =
+    (resize?.fit === 'contain' && padding.alpha < 1) || finish?.mask !== undefined || (tiltAngle !== undefined && padding.alpha < 1);
   const negotiated = spec.fm.startsWith('auto-');
   const format = formatForSize(resolveFormat(spec, source, wantsAnimation), negotiated, resizedSize(before, resize), source.hasAlpha || gainsAlpha);
   const animated = wantsAnimation && ANIMATABLE_OUTPUTS.has(format);
@@ -125,14 +137,15 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
   // with the image), only from JPEG to JPEG, and refuses it with `sat` (modulate), the
   // entropy/attention crops and the raw finishing pass: there, and in other formats, it is dropped.
   const gainMap =
-    keepsColour && source.gainMap === true && source.format === 'jpeg' && format === 'jpeg' && !finish &&
+    keepsColour && source.gainMap === true && source.format === 'jpeg' && format === 'jpeg' && !finish && tiltAngle === undefined &&
     spec.sat === undefined && spec.pos !== 'entropy' && spec.pos !== 'attention';
 
   return {
     animated,
     ...(source.format === 'svg' && { density: svgDensity(spec, before, limits) }),
     ...(crop && { crop }),
-    rotate: spec.rot,
+    rotate: turn,
+    ...(tiltAngle !== undefined && { tilt: { angle: tiltAngle, background: padding } }),
     mirrorLeftRight,
     mirrorTopBottom,
     ...(resize && { resize }),

@@ -81,6 +81,8 @@ export interface Config {
     readonly only: boolean;
     /** Delimiters of OSS styles written into the path (`a.jpg!thumb`). */
     readonly styleDelimiters: readonly StyleDelimiter[];
+    /** Free watermark text (`wmt`, OSS `text_`) accepted on unsigned URLs, capped in length. */
+    readonly publicTextWatermark: boolean;
   };
   /** HMAC keys for signed URLs; signing is off when empty. The first one signs (CLI), all verify. */
   readonly signingKeys: readonly string[];
@@ -159,6 +161,7 @@ const envSchema = z.object({
   ORIGIN_DEGRADED_CACHE_CONTROL: z.string().min(1).default('public, max-age=60'),
   ORIGIN_PRESETS: z.string().min(1).optional(),
   ORIGIN_PRESETS_ONLY: bool.default(false),
+  ORIGIN_PUBLIC_TEXT_WATERMARK: bool.default(false),
   ORIGIN_STYLE_DELIMITERS: list(z.enum(STYLE_DELIMITERS, `each must be one of ${STYLE_DELIMITERS.join(' ')}`)).default(['!']),
   ORIGIN_SIGNING_KEYS: list(z.string().min(16, 'each key needs at least 16 characters (use 32 random bytes)')).optional(),
   ORIGIN_DPR_STEPS: ascending(list(numeric(z.number().min(1).max(4)))).default([1, 1.5, 2, 3]),
@@ -227,7 +230,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       backoffMaxMs: e.ORIGIN_SOURCE_BACKOFF_MAX_MS,
     },
     delivery: parseDeliveryConfig(e),
-    presets: { ...(e.ORIGIN_PRESETS !== undefined && { file: path.resolve(cwd, e.ORIGIN_PRESETS) }), only: e.ORIGIN_PRESETS_ONLY, styleDelimiters: e.ORIGIN_STYLE_DELIMITERS },
+    presets: { ...(e.ORIGIN_PRESETS !== undefined && { file: path.resolve(cwd, e.ORIGIN_PRESETS) }), only: e.ORIGIN_PRESETS_ONLY, styleDelimiters: e.ORIGIN_STYLE_DELIMITERS, publicTextWatermark: e.ORIGIN_PUBLIC_TEXT_WATERMARK },
     signingKeys: e.ORIGIN_SIGNING_KEYS ?? [],
     hints: { dpr: e.ORIGIN_DPR_STEPS, widths: e.ORIGIN_WIDTH_STEPS },
     responses: {

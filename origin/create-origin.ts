@@ -58,7 +58,7 @@ export function createOriginParts(config: Config, source: ImageSource): OriginPa
   const originals = createOriginals({ source, cache, queue: fetchQueue, metrics, allowSvg: limits.allowSvg });
   const variants = createVariants({ originals, limits, cache, queue: transformQueue, degradeQueueDepth: load.degradeQueueDepth, metrics });
   const flow: FlowDeps = {
-    reading: { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys, styleDelimiters: config.presets.styleDelimiters },
+    reading: { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys, styleDelimiters: config.presets.styleDelimiters, publicTextWatermark: config.presets.publicTextWatermark },
     hints: config.hints,
     limits,
     originals,

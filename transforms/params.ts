@@ -226,7 +226,7 @@ export const PARAMS = {
   con: row(signed(-100, 100), 'contrast: scales the distance from mid-grey by 0…2', { default: '0', neutral: 0 }),
   sat: row(signed(-100, 100), 'saturation: -100 is greyscale, 100 doubles it', { default: '0', neutral: 0 }),
   wm: row(custom("a watermark's name", () => z.string().regex(NAME_PATTERN, 'must be a watermark name')), 'stamp a named watermark (see "Watermarks")'),
-  wmt: row(line, 'stamp this text (styled by `wm` if it names a text watermark); signed URLs only', { inPresets: false }),
+  wmt: row(line, 'stamp this text (styled by `wm` if it names a text watermark, or in the text part of a row watermark); signed URLs only, unless `ORIGIN_PUBLIC_TEXT_WATERMARK` (then up to 64 bytes unsigned)', { inPresets: false }),
   bg: row(hexColour, 'padding colour for `fit=contain`, and the colour alpha is flattened onto for JPEG', {
     default: 'white, or transparent when the source has alpha',
   }),

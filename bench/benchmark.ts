@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_TRANSFORM_CONCURRENCY } from '../origin/config.js';
 import { PROJECT_ROOT } from '../support/paths.js';
 import { createChildRegistry, type ChildRecord } from './children.js';
 import { chooseAllocator, chooseTool, describeEnvironment } from './environment.js';
@@ -15,12 +16,13 @@ import type { LoadTool } from './fixed-load.js';
 import { buildBadFiles, buildImageSet, layoutBucket } from './images.js';
 import { ONCE, SCENARIOS, type BenchOptions, type ScenarioName } from './options.js';
 import { closeProbeAgent, type OriginSettings } from './origin-process.js';
-import { checkTargets, renderTable, renderTargets, scenarioEntries, withRatios, writeResults, type Results } from './report.js';
+import { checkTargets, renderPeerTable, renderTable, renderTargets, scenarioEntries, withRatios, writeResults, type Results } from './report.js';
 import { runCold } from './scenarios/cold.js';
 import { runColdstart } from './scenarios/coldstart.js';
 import { runHot } from './scenarios/hot.js';
 import { runLimit } from './scenarios/limit.js';
 import { runOverload } from './scenarios/overload.js';
+import { runPeer } from './scenarios/peer.js';
 import { runSocial } from './scenarios/social.js';
 import { runSoak, SOAK_ORIGIN_ENV, SOAK_RATE, SOAK_STORAGE_FAULTS, SOAK_WARMUP_SHARE } from './scenarios/soak.js';
 import type { Calibration, RunFigures, Scenario, ScenarioContext } from './scenarios/types.js';
@@ -34,6 +36,7 @@ const RUNNERS: Readonly<Record<ScenarioName, Scenario>> = {
   social: runSocial,
   overload: runOverload,
   coldstart: runColdstart,
+  peer: runPeer,
   soak: runSoak,
 };
 
@@ -56,6 +59,8 @@ export interface BenchRun {
   readonly results: Results;
   readonly file: string;
   readonly table: string;
+  /** The `peer` cases, project against ipx ('' when peer did not run). */
+  readonly peerTable: string;
   readonly targets: string;
   /** Every child process started, with how it exited. */
   readonly processes: readonly ChildRecord[];
@@ -105,7 +110,7 @@ export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Pro
   log(`origin allocator: ${allocator.name} (${allocator.why}); hot load tool: ${tool} (${toolWhy})`);
 
   const origin: OriginSettings = {
-    transformConcurrency: os.availableParallelism(),
+    transformConcurrency: DEFAULT_TRANSFORM_CONCURRENCY,
     jemallocPath: allocator.path,
     env: ORIGIN_ENV,
   };
@@ -213,6 +218,7 @@ export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Pro
     results,
     file,
     table: renderTable(measured),
+    peerTable: renderPeerTable(measured),
     targets: renderTargets(targets),
     processes: children.records,
     tmpDir,

@@ -4,8 +4,8 @@
  * half, 30 s of it the soak) and `tiny` (the plumbing test: a few requests per scenario on small
  * images).
  */
-export type ScenarioName = 'limit' | 'cold' | 'hot' | 'social' | 'overload' | 'coldstart' | 'soak';
-export const SCENARIOS: readonly ScenarioName[] = ['limit', 'cold', 'hot', 'social', 'overload', 'coldstart', 'soak'];
+export type ScenarioName = 'limit' | 'cold' | 'hot' | 'social' | 'overload' | 'coldstart' | 'peer' | 'soak';
+export const SCENARIOS: readonly ScenarioName[] = ['limit', 'cold', 'hot', 'social', 'overload', 'coldstart', 'peer', 'soak'];
 /** Scenarios run in the first round only, whatever `--rounds` says: one 10-minute soak is enough. */
 export const ONCE: ReadonlySet<ScenarioName> = new Set(['soak']);
 
@@ -24,6 +24,8 @@ export interface Durations {
   readonly hot: number;
   readonly social: number;
   readonly overload: number;
+  /** Per case and server (`peer` runs 18 cases on the project and on ipx). */
+  readonly peer: number;
   /** The whole soak, warm-up (its first fifth) included; run in round 1 only. */
   readonly soak: number;
 }
@@ -52,7 +54,7 @@ const PROFILES: Readonly<Record<Mode, Omit<BenchOptions, 'scenarios' | 'profile'
   full: {
     mode: 'full',
     rounds: 2,
-    durations: { limit: 25, cold: 25, hot: 10, social: 45, overload: 25, soak: 600 },
+    durations: { limit: 25, cold: 25, hot: 10, social: 45, overload: 25, peer: 6, soak: 600 },
     coldstartRuns: 5,
     socialKeys: 200,
     images: 'full',
@@ -61,7 +63,7 @@ const PROFILES: Readonly<Record<Mode, Omit<BenchOptions, 'scenarios' | 'profile'
   quick: {
     mode: 'quick',
     rounds: 1,
-    durations: { limit: 5, cold: 5, hot: 2, social: 8, overload: 5, soak: 30 },
+    durations: { limit: 5, cold: 5, hot: 2, social: 8, overload: 5, peer: 1.5, soak: 30 },
     coldstartRuns: 2,
     socialKeys: 40,
     images: 'full',
@@ -70,7 +72,7 @@ const PROFILES: Readonly<Record<Mode, Omit<BenchOptions, 'scenarios' | 'profile'
   tiny: {
     mode: 'tiny',
     rounds: 1,
-    durations: { limit: 0.5, cold: 0.5, hot: 0.5, social: 1.5, overload: 0.5, soak: 3 },
+    durations: { limit: 0.5, cold: 0.5, hot: 0.5, social: 1.5, overload: 0.5, peer: 0.5, soak: 3 },
     coldstartRuns: 1,
     socialKeys: 8,
     images: 'tiny',

@@ -110,6 +110,8 @@ export async function startOriginProcess(
     // Per-request lines are info; warn keeps logging out of the measurement but shows trouble.
     LOG_LEVEL: 'warn',
     ORIGIN_TRANSFORM_CONCURRENCY: String(settings.transformConcurrency),
+    // As `npm start` and the Docker image run it: libuv's pool runs the transforms, file reads and DNS.
+    UV_THREADPOOL_SIZE: '16',
     ...settings.env,
   };
   if (settings.jemallocPath !== undefined) env['LD_PRELOAD'] = settings.jemallocPath;

@@ -26,6 +26,7 @@ export function withRatios(runs: readonly RunFigures[]): RunFigures[] {
         extra: {
           ...run.extra,
           goodput_ratio_to_cold: r3(ratio(run.rps ?? NaN, cold?.rps ?? NaN)),
+          full_quality_ratio_to_cold: r3(ratio(Number(run.extra['full_quality_goodput_rps'] ?? NaN), cold?.rps ?? NaN)),
           p99_ratio_to_cold: r3(ratio(run.p99_ms ?? NaN, cold?.p99_ms ?? NaN)),
           cold_p99_ms: cold?.p99_ms ?? null,
         },
@@ -119,12 +120,17 @@ export function checkTargets(entries: readonly ScenarioEntry[], runs: readonly R
   // The origin's memory: the limit process is not the origin.
   const rss = max(entries.filter((e) => e.name !== 'limit').map((e) => e.peak_rss_mb));
   return [
-    check('cold >= 0.95x limit (rps ratio)', figure('cold', 'ratio_to_limit'), (v) => v >= 0.95),
-    check('hot >= 0.7x bare fastify (rps ratio)', figure('hot', 'ratio_to_bare'), (v) => v >= 0.7),
-    check('overload goodput >= 0.9x cold', figure('overload', 'goodput_ratio_to_cold'), (v) => v >= 0.9),
-    check('overload served p99 < 4x cold p99', figure('overload', 'p99_ratio_to_cold'), (v) => v < 4),
-    check('peak RSS < 600 MB (all origin runs)', { value: rss, per_round: [] }, (v) => v < 600),
-    check('cold start < 300 ms to first image', figure('coldstart', 'first_image_ms'), (v) => v < 300),
+    check('vs ipx: fan-out, every case >= 1.2x', figure('peer', 'fanout_min_ratio'), (v) => v >= 1.2),
+    check('vs ipx: one variant per original, every case >= 1.1x', figure('peer', 'feed_min_ratio'), (v) => v >= 1.1),
+    check('cold >= 0.95x limit (raw sharp)', figure('cold', 'ratio_to_limit'), (v) => v >= 0.95),
+    check('hot >= 0.6x bare fastify', figure('hot', 'ratio_to_bare'), (v) => v >= 0.6),
+    check('cold start (fs) <= 150 ms to first image', figure('coldstart', 'first_image_fs_ms'), (v) => v <= 150),
+    check('cold start (S3) <= 200 ms to first image', figure('coldstart', 'first_image_ms'), (v) => v <= 200),
+    check('full quality under overload >= 0.8x cold', figure('overload', 'full_quality_ratio_to_cold'), (v) => v >= 0.8),
+    check('goodput under overload >= 3x cold', figure('overload', 'goodput_ratio_to_cold'), (v) => v >= 3),
+    check('served p99 under overload <= 3x cold p99', figure('overload', 'p99_ratio_to_cold'), (v) => v <= 3),
+    check('shed answers under overload p99 <= 5 ms', figure('overload', 'shed_p99_ms'), (v) => v <= 5),
+    check('peak RSS <= 400 MB (every origin run)', { value: rss, per_round: [] }, (v) => v <= 400),
     soakRss(check(`soak RSS flat (growth % after warm-up) <= ${SOAK_RSS_GROWTH_LIMIT_PCT}`, figure('soak', 'rss_growth_pct'), (v) => v <= SOAK_RSS_GROWTH_LIMIT_PCT), runs),
     check('soak 5xx on bad input = 0', figure('soak', 'bad_input_5xx'), (v) => v === 0),
   ];
@@ -155,7 +161,9 @@ function ratioCell(run: RunFigures): string {
     case 'hot':
       return `${fmt(n('ratio_to_bare'), 2)}x bare`;
     case 'overload':
-      return `${fmt(n('goodput_ratio_to_cold'), 2)}x cold, p99 ${fmt(n('p99_ratio_to_cold'), 1)}x`;
+      return `${fmt(n('goodput_ratio_to_cold'), 2)}x cold (full quality ${fmt(n('full_quality_ratio_to_cold'), 2)}x), p99 ${fmt(n('p99_ratio_to_cold'), 1)}x`;
+    case 'peer':
+      return `min ${fmt(n('fanout_min_ratio'), 2)}x / ${fmt(n('feed_min_ratio'), 2)}x ipx`;
     case 'soak':
       return `RSS ${fmt(n('rss_growth_pct'), 1)}% after warm-up`;
     default:
@@ -192,6 +200,41 @@ export function renderTable(runs: readonly RunFigures[]): string {
     `| ${cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (numeric.has(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
   return [line(headers), rule, ...rows.map(line)].join('\n');
+}
+
+/** One row per `peer` case and round: the project against ipx, rate and CPU per image. */
+export function renderPeerTable(runs: readonly RunFigures[]): string {
+  const rows: string[][] = [];
+  for (const run of runs.filter((r) => r.name === 'peer')) {
+    const cases = (run.extra["cases"] ?? []) as unknown as readonly { name: string; ratio: number | null; project: PeerSide; ipx: PeerSide }[];
+    for (const c of cases) {
+      rows.push([
+        c.name,
+        String(run.round),
+        `${fmt(c.project.rps, 1)}/s`,
+        `${fmt(c.ipx.rps, 1)}/s`,
+        `${fmt(c.ratio, 2)}x`,
+        `${fmt(c.project.cores, 2)} / ${fmt(c.ipx.cores, 2)}`,
+        `${fmt(c.project.cpu_ms_per_image, 0)} / ${fmt(c.ipx.cpu_ms_per_image, 0)}`,
+        `${fmt(c.project.p99_ms, 0)} / ${fmt(c.ipx.p99_ms, 0)}`,
+        `${fmt(c.project.mean_kib, 1)} / ${fmt(c.ipx.mean_kib, 1)}`,
+      ]);
+    }
+  }
+  if (rows.length === 0) return '';
+  const headers = ['peer case', 'round', 'project', 'ipx', 'project/ipx', 'server CPU (cores)', 'CPU ms/image', 'p99 ms', 'mean KiB'];
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(headers), rule, ...rows.map(line)].join('\n');
+}
+
+interface PeerSide {
+  readonly rps: number;
+  readonly cores: number | null;
+  readonly cpu_ms_per_image: number | null;
+  readonly p99_ms: number | null;
+  readonly mean_kib: number | null;
 }
 
 export function renderTargets(checks: readonly TargetCheck[]): string {

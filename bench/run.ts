@@ -29,6 +29,7 @@ async function main(): Promise<void> {
   );
   console.log('');
   console.log(run.table);
+  if (run.peerTable !== '') console.log(`\nproject against ipx 3.1.1 (same images, requests and connections; project / ipx):\n${run.peerTable}`);
   console.log('\ntargets (median over rounds):');
   console.log(run.targets);
   console.log(`\nwrote ${run.file} in ${((performance.now() - started) / 1000).toFixed(1)} s`);

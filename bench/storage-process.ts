@@ -9,6 +9,7 @@
  * or on SIGTERM.
  */
 import { startS3rver, type RunningS3rver } from '../support/s3rver.js';
+import { startCopySource, type CopySource } from './copy-source.js';
 import { startFaultProxy, type FaultLog, type FaultProxy, type FaultSettings } from './fault-proxy.js';
 
 export interface SeedMessage {
@@ -25,6 +26,8 @@ export interface ReadyMessage {
   readonly env: Record<string, string>;
   /** The same with S3_ENDPOINT at the failing proxy. */
   readonly faultyEnv: Record<string, string>;
+  /** Base URL of the plain HTTP server of copies (`peer`: copy-source.ts). */
+  readonly copyUrl: string;
 }
 
 export interface FaultsMessage {
@@ -38,12 +41,14 @@ export type ChildMessage = ReadyMessage | FaultsMessage;
 const BUCKET = 'bench';
 let server: RunningS3rver | undefined;
 let proxy: FaultProxy | undefined;
+let copies: CopySource | undefined;
 let closing = false;
 
 async function close(code = 0): Promise<void> {
   if (closing) return;
   closing = true;
   await proxy?.close().catch(() => undefined);
+  await copies?.close().catch(() => undefined);
   await server?.close().catch(() => undefined);
   process.exit(code);
 }
@@ -59,7 +64,10 @@ async function seed(message: SeedMessage): Promise<void> {
     await server.put(key, Buffer.from(body));
   }
   proxy = await startFaultProxy(server.endpoint, BUCKET, message.faults);
-  reply({ type: 'ready', env: server.env(), faultyEnv: { ...server.env(), S3_ENDPOINT: proxy.endpoint } });
+  const byKey = new Map<string, Buffer>();
+  for (const [key, name] of message.keys) if (key.startsWith('base/')) byKey.set(key, Buffer.from(message.bodies[name] as Buffer));
+  copies = await startCopySource(byKey);
+  reply({ type: 'ready', env: server.env(), faultyEnv: { ...server.env(), S3_ENDPOINT: proxy.endpoint }, copyUrl: copies.url });
 }
 
 process.once('SIGTERM', () => void close());

@@ -17,6 +17,8 @@ export interface Storage {
   /** The same, but S3_ENDPOINT is the proxy that fails `faults.rate` of the requests. */
   readonly faultyEnv: Readonly<Record<string, string>>;
   readonly faults: FaultSettings;
+  /** Base URL of the HTTP server of copies of the base images (`/copy/<n>/<base key>`, for `peer`). */
+  readonly copyUrl: string;
   /** What the failing proxy received and which faults it injected, so far. */
   faultLog(): Promise<FaultLog>;
   close(): Promise<void>;
@@ -71,6 +73,7 @@ export async function startStorage(layout: BucketLayout, children: ChildRegistry
     env: ready.env,
     faultyEnv: ready.faultyEnv,
     faults,
+    copyUrl: ready.copyUrl,
     async faultLog() {
       const asked: ParentMessage = { type: 'faults' };
       const log = answer<FaultsMessage>('faults');

@@ -55,6 +55,8 @@ export interface CacheConfig {
   readonly originalsBytes: number;
   /** Byte budget of the variants tier (0 turns it off). */
   readonly variantsBytes: number;
+  /** Shared decodes of originals asked for in several variants at once (`0` turns reuse off). */
+  readonly decodesBytes: number;
   /** Largest share of a tier one entry may take; bigger entries are served but not kept. */
   readonly maxEntryShare: number;
   /** How long an entry is used without asking the source again, in seconds. */
@@ -103,6 +105,13 @@ export interface Config {
 const MiB = 1024 * 1024;
 /** CPUs Node sees; in a container with a CPU limit, set ORIGIN_TRANSFORM_CONCURRENCY explicitly. */
 const CORES = os.availableParallelism();
+/**
+ * One transform more than cores: a pipeline spends part of its time off the CPU (its JavaScript
+ * callbacks, the hand-off between libvips' threads and the main thread, encoders that run on one
+ * thread), and with exactly one pipeline per core those gaps are idle cores. Figures in the
+ * README's "Performance" section (`peer` and `cold` scenarios).
+ */
+export const DEFAULT_TRANSFORM_CONCURRENCY = CORES + 1;
 
 /** Comma-separated values, each checked by `item`. */
 const list = <T>(item: z.ZodType<T, string>) =>
@@ -141,7 +150,7 @@ const envSchema = z.object({
   ORIGIN_TRANSFORM_TIMEOUT_SECONDS: int(1, 3_600).default(DEFAULT_LIMITS.timeoutSeconds),
   ORIGIN_ALLOW_SVG: bool.default(DEFAULT_LIMITS.allowSvg),
   ORIGIN_COLOUR: z.enum(COLOUR_MODES).default(DEFAULT_LIMITS.colour),
-  ORIGIN_TRANSFORM_CONCURRENCY: int(1, 1024).default(CORES),
+  ORIGIN_TRANSFORM_CONCURRENCY: int(1, 1024).default(DEFAULT_TRANSFORM_CONCURRENCY),
   ORIGIN_TRANSFORM_QUEUE: int(0, 100_000).default(32 * CORES),
   ORIGIN_TRANSFORM_WAIT_MS: int(1, 600_000).default(3_000),
   ORIGIN_DEGRADE_QUEUE_DEPTH: int(0, 100_000).optional(),
@@ -150,6 +159,8 @@ const envSchema = z.object({
   ORIGIN_REQUEST_DEADLINE_MS: int(1, 3_600_000).default(30_000),
   ORIGIN_ORIGINALS_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(128 * MiB),
   ORIGIN_VARIANTS_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(128 * MiB),
+  // Six 2048-px decodes (9.4 MB each), kept seconds: enough for the originals a peak fans out at once.
+  ORIGIN_DECODE_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(64 * MiB),
   ORIGIN_CACHE_MAX_ENTRY_SHARE: z.coerce.number().gt(0).max(1).default(0.1),
   // At least a second: "never expire" would keep a replaced source's old variants forever.
   ORIGIN_CACHE_TTL_SECONDS: int(1, 31_536_000).default(300),
@@ -224,6 +235,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     cache: {
       originalsBytes: e.ORIGIN_ORIGINALS_CACHE_BYTES,
       variantsBytes: e.ORIGIN_VARIANTS_CACHE_BYTES,
+      decodesBytes: e.ORIGIN_DECODE_CACHE_BYTES,
       maxEntryShare: e.ORIGIN_CACHE_MAX_ENTRY_SHARE,
       ttlSeconds: e.ORIGIN_CACHE_TTL_SECONDS,
       negativeTtlMs: e.ORIGIN_NEGATIVE_TTL_MS,

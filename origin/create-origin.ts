@@ -28,7 +28,7 @@ export interface Origin {
 }
 
 /** The operator's preset file, or the shipped presets; a broken one is a ConfigError naming the preset. */
-function loadPresets(config: Config, parseSpec: SpecParser): PresetCatalog {
+export function loadPresets(config: Config, parseSpec: SpecParser): PresetCatalog {
   const where = config.presets.file ?? 'the shipped presets';
   try {
     const file: unknown = config.presets.file === undefined ? DEFAULT_PRESET_FILE : JSON.parse(readFileSync(config.presets.file, 'utf8'));

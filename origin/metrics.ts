@@ -70,6 +70,12 @@ export function createMetrics(load: LoadGauges) {
       labelNames: ['stage'],
       registers,
     }),
+    decodes: new Counter({
+      name: 'image_origin_shared_decodes_total',
+      help: 'Shared decodes of originals asked for in several variants: made (one decode) or reused (a variant derived without decoding).',
+      labelNames: ['result'],
+      registers,
+    }),
     queueDepth: new Gauge({
       name: 'image_origin_queue_depth',
       help: 'Transforms waiting for a slot.',

@@ -24,6 +24,7 @@ const REQUIRED: Readonly<Record<ScenarioName, readonly string[]>> = {
   social: ['rps', 'p50_ms', 'p99_ms', 'p99_burst_ms', 'shed_share', 'degraded_share', 'peak_rss_mb', 'loadgen_cores'],
   overload: ['rps', 'p50_ms', 'p99_ms', 'goodput_ratio_to_cold', 'shed_share', 'resets', 'timeouts', 'peak_rss_mb'],
   coldstart: ['first_image_ms', 'ready_ms'],
+  peer: ['fanout_min_ratio', 'feed_min_ratio', 'peak_rss_mb', 'ipx_peak_rss_mb'],
   soak: ['rps', 'p50_ms', 'p99_ms', 'rss_growth_pct', 'bad_input_5xx', 'storage_requests', 'peak_rss_mb', 'loadgen_cores'],
 };
 
@@ -62,7 +63,11 @@ test('the benchmark runs every scenario on a tiny workload, writes its results a
     }
     const soak = written.scenarios.find((s) => s.name === 'soak');
     assert.ok((soak?.['storage_requests'] as number) > 0, 'the soak origin read its originals through the failing proxy');
-    assert.equal(written.targets.length, 8);
+    assert.deepEqual(
+      (written.targets as { target: string }[]).map((t) => t.target.split(' ')[0]),
+      ['vs', 'vs', 'cold', 'hot', 'cold', 'cold', 'full', 'goodput', 'served', 'shed', 'peak', 'soak', 'soak'],
+      'one row per target, named for what it measures',
+    );
     for (const key of ['node', 'sharp', 'libvips', 'cpu_model']) assert.equal(typeof written.environment[key], 'string', key);
     assert.ok((written.environment['cores'] as number) > 0);
     assert.match(run.table, /\| coldstart /);
@@ -71,6 +76,7 @@ test('the benchmark runs every scenario on a tiny workload, writes its results a
     assert.ok(roles.some((r) => r.startsWith('storage')), 'a storage child ran');
     assert.ok(roles.filter((r) => r.startsWith('origin')).length >= 6, 'an origin per HTTP scenario (5) and per cold start');
     assert.ok(roles.includes('bare fastify'), 'the bare reference ran');
+    assert.ok(roles.some((r) => r.startsWith('ipx')), 'the peer ran as its own process');
     for (const p of run.processes) {
       assert.ok(p.exited, `${p.role} (pid ${p.pid}) exited`);
       assert.equal(isAlive(p.pid), false, `${p.role} (pid ${p.pid}) is gone`);

@@ -22,7 +22,7 @@ import { freePort, sleepUntil, startChild, until, type RunningChild } from './he
 import { BROWSER_ACCEPTS } from './helpers/browsers.js';
 import { decode } from './helpers/images.js';
 import { startLoopbackServer, type LoopbackServer } from './helpers/loopback-server.js';
-import { findNginx, renderTemplate, startNginx, type RunningNginx } from './helpers/nginx.js';
+import { findNginx, PLAIN_VARY_CACHE, renderTemplate, startNginx, type RunningNginx } from './helpers/nginx.js';
 import { rawGet, type RawResponse } from './helpers/origin.js';
 import { PROJECT_ROOT, SAMPLES } from '../support/paths.js';
 import { requireSystem } from '../support/system.js';
@@ -236,6 +236,10 @@ describe('behind a real HTTP cache (nginx proxy_cache running deploy/cdn/nginx.c
     const forged = await viaCdn(url, { accept: SAFARI_13, 'x-image-format-token': 'avif' });
     assert.equal(cacheStatus(forged), 'HIT');
     assert.equal((await decode(forged.body)).format, 'jpeg');
+    // q=0 refuses AVIF exactly as the origin reads it: the WebP entry.
+    const refused = await viaCdn(url, { accept: 'image/avif;q=0, image/webp' });
+    assert.equal(cacheStatus(refused), 'HIT');
+    assert.equal((await decode(refused.body)).format, 'webp');
     assert.equal(reached(url).length, 3, 'three tokens, three trips to the origin, no more');
 
     // An explicit format does not vary at all.
@@ -243,6 +247,25 @@ describe('behind a real HTTP cache (nginx proxy_cache running deploy/cdn/nginx.c
     assert.equal(explicit.headers.vary, undefined);
     assert.equal(explicit.headers['x-image-format-token'], undefined);
     assert.equal((await decode(explicit.body)).format, 'webp');
+  });
+
+  test('client hints are snapped at the edge: 20 widths from 401 to 420 make one origin request and one entry', async () => {
+    const url = '/evening-glow.jpg?w=auto';
+    for (let w = 401; w <= 420; w++) {
+      const answer = await viaCdn(url, { accept: CHROME, 'sec-ch-width': String(w), width: '9999' });
+      assert.equal(answer.status, 200);
+      assert.equal((await decode(answer.body)).width, 480);
+    }
+    assert.equal(reached(url).length, 1);
+    assert.equal(reached(url)[0]!.headers['sec-ch-width'], '480', 'the origin sees the snapped width');
+    assert.equal(reached(url)[0]!.headers.width, undefined, 'and no legacy hint');
+    const viewport = await viaCdn(url, { accept: CHROME, 'sec-ch-viewport-width': '390' });
+    assert.equal(cacheStatus(viewport), 'MISS');
+    assert.equal(reached(url)[1]!.headers['sec-ch-viewport-width'], '400', 'the viewport’s class representative');
+    assert.equal((await decode(viewport.body)).width, 480);
+    const plain = await viaCdn('/evening-glow.jpg?w=310', { accept: CHROME, 'sec-ch-width': '401' });
+    assert.equal(plain.status, 200);
+    assert.equal(reached('/evening-glow.jpg?w=310')[0]!.headers['sec-ch-width'], undefined, 'URLs without auto get no hints');
   });
 
   test('errors are cached exactly as long as their headers say: a 4xx for its max-age, a 5xx never', async () => {
@@ -356,31 +379,3 @@ describe('behind a real HTTP cache (nginx proxy_cache running deploy/cdn/nginx.c
     assert.match(await cdn!.errorLog(), /Connection refused/);
   });
 });
-
-/**
- * A cache keyed on the URL alone that honours `Vary`, as a CDN does when nobody configured the
- * format token for it. Only used to check that a client cannot poison it through the token header.
- */
-const PLAIN_VARY_CACHE = `
-worker_processes 1;
-pid \${CDN_STATE_DIR}/nginx.pid;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path \${CDN_STATE_DIR}/client-body;
-  proxy_temp_path \${CDN_STATE_DIR}/proxy-temp;
-  fastcgi_temp_path \${CDN_STATE_DIR}/fastcgi-temp;
-  uwsgi_temp_path \${CDN_STATE_DIR}/uwsgi-temp;
-  scgi_temp_path \${CDN_STATE_DIR}/scgi-temp;
-  proxy_cache_path \${CDN_STATE_DIR}/cache keys_zone=plain:1m;
-  server {
-    listen \${CDN_LISTEN};
-    location / {
-      proxy_pass http://\${IMAGE_ORIGIN};
-      proxy_cache plain;
-      proxy_cache_key $request_uri;
-      add_header X-Cache-Status $upstream_cache_status always;
-    }
-  }
-}
-`;

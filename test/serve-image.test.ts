@@ -100,6 +100,24 @@ describe('serveImage', () => {
     }
   });
 
+  test('under pressure a request as cheap as those before it keeps full quality; an untimed expensive one is degraded', async () => {
+    const parts = flow({ ORIGIN_DEGRADE_QUEUE_DEPTH: '1' });
+    const avif = { Accept: 'image/avif,image/webp' };
+    // Times the cheap kind: thumbnails of this photo (one cost class: same size step, same source).
+    for (const w of [120, 124, 128]) await serveImage(parts.flow, request(`/evening-glow.jpg?w=${w}`, avif));
+    const held = parts.transformQueue.reserve(); // pressure: one transform admitted and not yet running
+    try {
+      const cheap = await serveImage(parts.flow, request('/evening-glow.jpg?w=126', avif));
+      assert.equal(cheap.log.degraded, undefined, 'a thumbnail keeps full quality');
+      assert.equal(cheap.headers['content-type'], 'image/avif');
+      const expensive = await serveImage(parts.flow, request('/evening-glow.jpg?w=1600', avif));
+      assert.equal(expensive.log.degraded, true, 'a large AVIF nobody timed is made the cheap way');
+      assert.equal(expensive.headers['content-type'], 'image/webp');
+    } finally {
+      held.cancel();
+    }
+  });
+
   test('under pressure a request joins the full-quality transform already running instead of degrading', async () => {
     const parts = flow({ ORIGIN_DEGRADE_QUEUE_DEPTH: '1' });
     const url = '/evening-glow.jpg?w=1200&fm=avif';

@@ -19,7 +19,9 @@ import { encoderOptions } from './formats.js';
 import type { TransformLimits } from './limits.js';
 import type { OutputFormat } from './params.js';
 import { planTransform, type TransformPlan } from './plan.js';
-import { probeSource } from './probe.js';
+import { decodeSideFor, decodeSource, decodedAsSource, openDecoded, type DecodeReuse, type DecodedSource } from './decoded-source.js';
+import { resizedSize } from './output-size.js';
+import { probeSource, type SourceInfo } from './probe.js';
 import { heicToSharpInput } from './heic/heic-input.js';
 import { builtInP3, taggedPng } from './icc-png.js';
 import { animationTiming, finishFrames, turnFrames, type AnimationTiming } from './animated-frames.js';
@@ -35,9 +37,10 @@ export interface TransformResult {
   readonly pages: number;
 }
 
-/** Bytes the pipeline needs besides the source: the logo of an image watermark. */
+/** What the pipeline may use besides the source: the logo of an image watermark, a shared decode of the source. */
 export interface PipelineAssets {
   readonly watermarkLogo?: Buffer;
+  readonly decodes?: DecodeReuse;
 }
 
 export async function runPipeline(
@@ -52,7 +55,9 @@ export async function runPipeline(
   const header = await probeSource(original, limits);
   const input = header.format === 'heic' ? await stage(() => heicToSharpInput(original, limits)) : original;
   const source = input === original ? header : await probeSource(input, limits);
-  const plan = planTransform(spec, source, limits);
+  const planned = planTransform(spec, source, limits);
+  const derived = await stage(() => deriveFromDecode(input, spec, source, planned, limits, assets.decodes));
+  const plan = derived?.plan ?? planned;
   const frames = plan.animated ? source.pages : 1;
   // An animation turned a quarter or finished frame by frame is re-loaded from raw frames, which
   // carry no timing: the encoder is given the source's.
@@ -65,7 +70,8 @@ export async function runPipeline(
   const chainPlan: TransformPlan = turned
     ? { ...plan, rotate: 0, mirrorLeftRight: false, mirrorTopBottom: false }
     : tilted ? withoutCrop(plan) : plan;
-  const decoded = await stage(() => CHAIN_STEPS.reduce((image, step) => step(image, chainPlan, spec), turned ?? tilted ?? openSource(input, plan, limits)));
+  const opened = turned ?? tilted ?? (derived ? openDecoded(derived.decoded, limits) : openSource(input, plan, limits));
+  const decoded = await stage(() => CHAIN_STEPS.reduce((image, step) => step(image, chainPlan, spec), opened));
   const finishing = plan.finish;
   const context: FinishContext | undefined = finishing && { finish: finishing, limits, logo: assets.watermarkLogo, overlays: new Map() };
   const finished = context
@@ -99,6 +105,27 @@ function stageRunner(limits: TransformLimits, started: number) {
       throw new UnprocessableImageError('UNREADABLE_IMAGE', 'source image cannot be decoded', error);
     }
   };
+}
+
+/**
+ * A shared decode of the source to start from instead of the source, with the plan made against
+ * it, when the load layer has one worth using and the variant comes out the same size from it.
+ */
+async function deriveFromDecode(
+  input: Buffer,
+  spec: CanonicalSpec,
+  source: SourceInfo,
+  plan: TransformPlan,
+  limits: TransformLimits,
+  decodes: DecodeReuse | undefined,
+): Promise<{ decoded: DecodedSource; plan: TransformPlan } | undefined> {
+  const side = decodes && decodeSideFor(spec, source, plan);
+  const pending = side === undefined ? undefined : decodes?.decodeAt(side, (longSide) => decodeSource(input, longSide, limits));
+  if (!pending) return undefined;
+  const decoded = await pending;
+  const derived = planTransform(spec, decodedAsSource(source, decoded), limits);
+  const [want, got] = [resizedSize(source, plan.resize), resizedSize(decoded, derived.resize)];
+  return want.width === got.width && want.height === got.height && derived.output.format === plan.output.format ? { decoded, plan: derived } : undefined;
 }
 
 function openSource(input: Buffer, plan: TransformPlan, limits: TransformLimits): Sharp {

@@ -18,6 +18,8 @@ export interface SourceInfo {
   readonly pages: number;
   /** EXIF orientation as stored (1 when absent). */
   readonly orientation: number;
+  /** Whether it embeds an ICC profile (unknown when absent: then treated as if it did). */
+  readonly hasProfile?: boolean;
   /** Its ICC profile describes an RGB space wider than sRGB (Display P3, Adobe RGB, …). */
   readonly wideGamut?: true;
   /** An Ultra HDR / ISO 21496-1 JPEG: it carries a gain map. */
@@ -41,6 +43,7 @@ export async function probeSource(input: Buffer, limits: TransformLimits): Promi
     hasAlpha: metadata.hasAlpha,
     pages: metadata.pages ?? 1,
     orientation: metadata.orientation ?? 1,
+    hasProfile: metadata.hasProfile === true,
     ...(isWideGamut(metadata.icc) && { wideGamut: true as const }),
     ...(metadata.gainMap !== undefined && { gainMap: true as const }),
   };

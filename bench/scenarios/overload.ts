@@ -46,6 +46,7 @@ export async function runOverload(ctx: ScenarioContext, roundNo: number): Promis
       full_quality_goodput_rps: round(fullQuality, 2),
       shed_share: round(share(shed.length, all.length), 4),
       shed_p50_ms: shedLatency.p50_ms,
+      shed_p99_ms: shedLatency.p99_ms,
       degraded_share: round(share(served.filter((o) => o.degraded).length, served.length), 4),
       resets: errors.reset,
       timeouts: errors.timeout,

@@ -14,13 +14,15 @@ export interface MemoryTierOptions {
 
 export interface MemoryTier<V> {
   get(key: string): V | undefined;
+  /** The entry without touching its recency (for estimates, not for serving). */
+  peek(key: string): V | undefined;
   set(key: string, value: V): void;
   /** Bytes held now. */
   readonly bytes: number;
 }
 
 export function createMemoryTier<V extends object>(options: MemoryTierOptions, sizeOf: (value: V) => number): MemoryTier<V> {
-  if (options.maxBytes === 0) return { get: () => undefined, set: () => undefined, bytes: 0 };
+  if (options.maxBytes === 0) return { get: () => undefined, peek: () => undefined, set: () => undefined, bytes: 0 };
   const cache = new LRUCache<string, V>({
     maxSize: options.maxBytes,
     maxEntrySize: Math.max(1, Math.floor(options.maxBytes * options.maxEntryShare)),
@@ -30,6 +32,7 @@ export function createMemoryTier<V extends object>(options: MemoryTierOptions, s
   });
   return {
     get: (key) => cache.get(key),
+    peek: (key) => cache.peek(key),
     set: (key, value) => void cache.set(key, value),
     get bytes() {
       return cache.calculatedSize;

@@ -28,6 +28,8 @@ export interface Originals {
   fetch(key: SourceKey, signal: AbortSignal): Promise<Fetched>;
   /** The version a conditional request is compared with: from the tier, or a source stat. */
   stat(key: SourceKey, signal: AbortSignal): Promise<SourceStat>;
+  /** Size of the original when it is kept (not counted as a lookup): what a transform of it may cost. */
+  keptBytes(key: SourceKey): number | undefined;
 }
 
 export interface OriginalsDeps {
@@ -93,6 +95,7 @@ export function createOriginals({ source, cache, queue, metrics, allowSvg }: Ori
   }
 
   return {
+    keptBytes: (key) => tier.peek(key)?.bytes.byteLength,
     async fetch(key, signal) {
       const object = kept(key);
       if (object) return { object, ms: 0 };

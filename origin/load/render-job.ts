@@ -6,6 +6,7 @@ import { MIME_TYPES } from '../../transforms/formats.js';
 import { describeImage, type ImageInfo } from '../../transforms/describe-image.js';
 import type { TransformLimits } from '../../transforms/limits.js';
 import { toOssAverageHue, toOssInfo } from '../request/oss/info.js';
+import type { DecodeReuse } from '../../transforms/decoded-source.js';
 import { runPipeline } from '../../transforms/pipeline.js';
 import type { InfoShape } from '../request/read-request.js';
 import type { Job } from './jobs.js';
@@ -23,11 +24,19 @@ const INFO_SHAPES: Readonly<Record<InfoShape, (info: ImageInfo) => unknown>> = {
   'oss-average-hue': toOssAverageHue,
 };
 
-export async function renderJob(job: Job, source: Buffer, logo: Buffer | undefined, limits: TransformLimits): Promise<Rendered> {
+export async function renderJob(
+  job: Job,
+  source: Buffer,
+  assets: { readonly logo?: Buffer | undefined; readonly decodes?: DecodeReuse | undefined },
+  limits: TransformLimits,
+): Promise<Rendered> {
   if (job.kind === 'info') {
     const body = JSON.stringify(INFO_SHAPES[job.shape](await describeImage(source, limits)));
     return { data: Buffer.from(body), contentType: 'application/json; charset=utf-8', label: 'info' };
   }
-  const result = await runPipeline(source, job.spec, limits, logo ? { watermarkLogo: logo } : {});
+  const result = await runPipeline(source, job.spec, limits, {
+    ...(assets.logo && { watermarkLogo: assets.logo }),
+    ...(assets.decodes && { decodes: assets.decodes }),
+  });
   return { data: result.data, contentType: MIME_TYPES[result.format], label: result.format };
 }

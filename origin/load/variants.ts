@@ -14,6 +14,8 @@ import type { Metrics } from '../metrics.js';
 import type { SourceKey } from '../sources/source.js';
 import { etagFor, type VariantKey } from '../variant-key.js';
 import { logoMark } from '../../transforms/watermark.js';
+import { createDecodes } from './decodes.js';
+import { costClass, createDegradePolicy } from './degrade-policy.js';
 import type { Job } from './jobs.js';
 import type { Fetched, Originals } from './originals.js';
 import { renderJob } from './render-job.js';
@@ -36,7 +38,8 @@ export interface Variants {
   /** A kept variant, or undefined (counted as a hit or miss of the variant tier). */
   lookup(job: Job): Variant | undefined;
   /**
-   * True while the transform queue is deep enough that `job` should be made the cheap way: never
+   * Whether `job` should be made the cheap way: only while the transform queue is deep, and then
+   * only if the degrade policy (degrade-policy.ts) cannot fit it in the full-quality share; never
    * when the full-quality variant is already being made, since joining it costs nothing more.
    */
   shouldDegrade(job: Job): boolean;
@@ -64,6 +67,13 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
   );
   const productions = createSharedWork<Variant>(() => metrics.coalesced.inc({ stage: 'variant' }));
   const recentKeys = new LRUCache<VariantKey, true>({ max: RECENT_VARIANT_KEYS });
+  const degrading = createDegradePolicy({ concurrency: queue.concurrency });
+  const decodes = createDecodes(cache.decodesBytes, metrics);
+  const costOf = (job: Job & { kind: 'image' }) => {
+    const { w, h, fm, eco } = job.spec;
+    const pixels = w === undefined && h === undefined ? undefined : (w ?? h ?? 0) * (h ?? w ?? 0);
+    return costClass(fm, eco === true, pixels, originals.keptBytes(job.key));
+  };
 
   async function produce(job: Job, signal: AbortSignal): Promise<Variant> {
     const place = queue.reserve(); // 503 here, before the source is touched
@@ -78,10 +88,12 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
     const [{ object, ms: sourceMs }, logo] = fetched;
     const { rendered, ms: transformMs } = await place.run(async () => {
       const started = performance.now();
-      const rendered = await renderJob(job, object.bytes, logo?.object.bytes, limits);
+      const decodeReuse = job.kind === 'image' ? decodes.forVariant(job.key, object.version) : undefined;
+      const rendered = await renderJob(job, object.bytes, { logo: logo?.object.bytes, decodes: decodeReuse }, limits);
       return { rendered, ms: Math.round((performance.now() - started) * 10) / 10 };
     }, signal);
     metrics.transforms.inc({ format: rendered.label });
+    if (job.kind === 'image') degrading.observe(costOf(job), transformMs);
     metrics.transformDuration.observe({ format: rendered.label }, transformMs / 1000);
     if (!recentKeys.has(job.variant)) {
       recentKeys.set(job.variant, true);
@@ -108,7 +120,10 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
       metrics.cacheRequests.inc({ tier: 'variant', result: kept ? 'hit' : 'miss' });
       return kept;
     },
-    shouldDegrade: (job) => degradeQueueDepth > 0 && queue.queued >= degradeQueueDepth && !productions.has(job.variant),
+    shouldDegrade(job) {
+      if (job.kind !== 'image' || degradeQueueDepth === 0 || productions.has(job.variant)) return false;
+      return degrading.shouldDegrade(costOf(job), queue.queued >= degradeQueueDepth);
+    },
     make: (job, signal) => productions.run(job.variant, signal, (work) => produce(job, work)),
   };
 }

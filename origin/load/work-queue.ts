@@ -28,6 +28,7 @@ export interface WorkQueue {
   reserve(): Reservation;
   /** `reserve()` and run at once. */
   run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  readonly concurrency: number;
   readonly running: number;
   /** Admitted and not yet running (preparing or waiting for a slot). */
   readonly queued: number;
@@ -110,6 +111,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
   }
 
   return {
+    concurrency: options.concurrency,
     get running() {
       return running;
     },

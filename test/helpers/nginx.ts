@@ -95,3 +95,33 @@ export async function startNginx(binary: string, configFile: string, stateDir: s
     },
   };
 }
+
+/**
+ * A cache keyed on the URL alone that honours `Vary`, as a CDN does when nobody configured the
+ * format token for it, or a shared cache downstream of the CDN (a corporate proxy). Used to check
+ * that a client cannot poison it through the token header, and that a CDN's answers keep formats
+ * apart in it.
+ */
+export const PLAIN_VARY_CACHE = `
+worker_processes 1;
+pid \${CDN_STATE_DIR}/nginx.pid;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path \${CDN_STATE_DIR}/client-body;
+  proxy_temp_path \${CDN_STATE_DIR}/proxy-temp;
+  fastcgi_temp_path \${CDN_STATE_DIR}/fastcgi-temp;
+  uwsgi_temp_path \${CDN_STATE_DIR}/uwsgi-temp;
+  scgi_temp_path \${CDN_STATE_DIR}/scgi-temp;
+  proxy_cache_path \${CDN_STATE_DIR}/cache keys_zone=plain:1m;
+  server {
+    listen \${CDN_LISTEN};
+    location / {
+      proxy_pass http://\${IMAGE_ORIGIN};
+      proxy_cache plain;
+      proxy_cache_key $request_uri;
+      add_header X-Cache-Status $upstream_cache_status always;
+    }
+  }
+}
+`;

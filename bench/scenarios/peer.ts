@@ -1,0 +1,211 @@
+/**
+ * peer: the project against ipx 3.1.1 (bench/ipx-process.ts) on the same images, the same requests
+ * and the same concurrency, case by case and interleaved (each case runs on both before the next;
+ * which goes first alternates), each server its own process reading originals over HTTP from the
+ * storage child's copy server. Every request is a variant nobody made: a distinct width and
+ * quality of one original (`fan-out`: a fresh post asked for by every client type), or one
+ * variant each of originals nobody fetched (`feed`: a feed of new posts), for WebP, AVIF and JPEG
+ * from 0.5, 2 and 12 MP photos. Both run at their own defaults otherwise.
+ */
+import type { LoadResult } from '../http-load.js';
+import { exchange, runLoad } from '../http-load.js';
+import type { BenchImage, ImageKind } from '../images.js';
+import { startOriginProcess } from '../origin-process.js';
+import { startPeer } from '../peer-process.js';
+import { ratio, round, summarizeLatency } from '../stats.js';
+import type { ClientKind, ImageRequest } from '../workload.js';
+import { CLIENT_TIMEOUT_MS, otherCores } from './common.js';
+import type { Json, RunFigures, ScenarioContext } from './types.js';
+
+export type PeerShape = 'fan-out' | 'feed';
+export type PeerFormat = 'webp' | 'avif' | 'jpeg';
+export interface PeerCase {
+  readonly shape: PeerShape;
+  readonly format: PeerFormat;
+  readonly kind: ImageKind;
+}
+
+const SHAPES: readonly PeerShape[] = ['fan-out', 'feed'];
+const FORMATS: readonly PeerFormat[] = ['webp', 'avif', 'jpeg'];
+const KINDS: readonly ImageKind[] = ['photo-0.5mp', 'photo-2mp', 'photo-12mp'];
+const CLIENT: Readonly<Record<PeerFormat, ClientKind>> = { webp: 'webp', avif: 'avif', jpeg: 'legacy' };
+/** The connections of the issue's side-by-side measurement: enough to keep both servers' cores busy. */
+export const PEER_CONNECTIONS = 8;
+/** The feed's one width (the `feed` preset's); fan-out widths are spread below the source's width. */
+const FEED_WIDTH = 640;
+
+export function peerCases(tiny: boolean): PeerCase[] {
+  if (tiny) return [{ shape: 'fan-out', format: 'webp', kind: 'photo-0.5mp' }, { shape: 'feed', format: 'jpeg', kind: 'photo-0.5mp' }];
+  return SHAPES.flatMap((shape) => KINDS.flatMap((kind) => FORMATS.map((format) => ({ shape, format, kind }))));
+}
+
+const caseName = (c: PeerCase) => `${c.shape} ${c.kind} ${c.format}`;
+
+interface PeerRequest extends ImageRequest {
+  /** The same request in ipx's URL form. */
+  readonly ipxPath: string;
+}
+
+/**
+ * The n-th request of a case: fan-out varies width (300 px up, below the source's width, so
+ * neither server enlarges) and then quality over one key; feed asks one width of a new key each
+ * time. `id` makes the keys of different cases and rounds distinct.
+ */
+export function peerRequest(c: PeerCase, image: BenchImage, copyUrl: string, id: number, n: number): PeerRequest {
+  const span = Math.max(1, Math.min(500, image.width - 300));
+  const [key, w, q] =
+    c.shape === 'fan-out'
+      ? [`copy/${id}/base/${image.name}`, 300 + (n % span), 60 + (Math.floor(n / span) % 30)]
+      : [`copy/${id + n}/base/${image.name}`, Math.min(FEED_WIDTH, image.width), 75];
+  return {
+    key,
+    query: `w=${w}&q=${q}&fm=${c.format}`,
+    client: CLIENT[c.format],
+    ipxPath: `/w_${w},q_${q},f_${c.format}/${copyUrl}${key}`,
+  };
+}
+
+interface SideFigures {
+  readonly rps: number;
+  readonly p50_ms: number | null;
+  readonly p99_ms: number | null;
+  readonly cores: number | null;
+  /** CPU-milliseconds per image (server CPU over the window ÷ images served in it). */
+  readonly cpu_ms_per_image: number | null;
+  readonly mean_kib: number | null;
+  readonly served: number;
+  readonly failed: number;
+  readonly degraded: number;
+}
+
+/**
+ * Rate over the whole run, drain included: the closed loop stops sending at the window's end and
+ * waits for what is in flight, so every request sent counts, and a server whose images take
+ * longer than the window is not shown as doing nothing. (CPU is measured over the window.)
+ */
+function sideFigures(load: LoadResult<PeerRequest>): SideFigures {
+  const served = load.outcomes.filter((o) => o.correct);
+  const latency = summarizeLatency(served.map((o) => o.latency));
+  const cores = load.cpu.cores['server'] ?? null;
+  const elapsedMs = Math.max(load.windowSeconds * 1000, ...load.outcomes.map((o) => o.end));
+  const rps = served.length / (elapsedMs / 1000);
+  return {
+    rps: round(rps, 2),
+    p50_ms: latency.p50_ms,
+    p99_ms: latency.p99_ms,
+    cores: cores === null ? null : round(cores, 2),
+    cpu_ms_per_image: cores === null || rps === 0 ? null : round((cores / rps) * 1000, 1),
+    mean_kib: served.length === 0 ? null : round(served.reduce((s, o) => s + o.bytes, 0) / served.length / 1024, 1),
+    served: served.length,
+    failed: load.outcomes.filter((o) => !o.correct).length,
+    degraded: served.filter((o) => o.degraded).length,
+  };
+}
+
+export async function runPeer(ctx: ScenarioContext, roundNo: number): Promise<RunFigures> {
+  const copyUrl = ctx.storage.copyUrl;
+  const images = new Map([...ctx.layout.imageOf.values()].map((image) => [image.kind, image]));
+  const cases = peerCases(ctx.options.images === 'tiny');
+  const connections = ctx.options.images === 'tiny' ? 2 : PEER_CONNECTIONS;
+  const seconds = ctx.options.durations.peer;
+  const origin = await startOriginProcess(ctx.origin, { ORIGIN_SOURCE: copyUrl, ORIGIN_HTTP_ALLOW_PRIVATE: 'true' }, ctx.children, {
+    role: `origin (peer #${roundNo})`,
+  });
+  const results: { name: string; shape: PeerShape; project: SideFigures; ipx: SideFigures; ratio: number | null }[] = [];
+  let originPeak: number | null = null;
+  let ipxPeak: number | null = null;
+  let other: number[] = [];
+  try {
+    const peer = await startPeer(ctx.children, { role: `ipx (peer #${roundNo})`, sourceHost: new URL(copyUrl).hostname, jemallocPath: ctx.origin.jemallocPath });
+    try {
+      const sides = {
+        project: { pid: origin.pid, base: origin.base, path: (_: PeerRequest) => undefined as string | undefined },
+        ipx: { pid: peer.pid, base: peer.base, path: (r: PeerRequest) => r.ipxPath },
+      };
+      // Each codec runs once on each server before anything is measured.
+      for (const [i, format] of FORMATS.entries()) {
+        const image = images.get('photo-0.5mp') as BenchImage;
+        const warm = { ...peerRequest({ shape: 'fan-out', format, kind: image.kind }, image, copyUrl, 9_000_000 + i, 0) };
+        for (const side of Object.values(sides)) {
+          const load = await runLoad<PeerRequest>({
+            base: side.base,
+            schedule: { kind: 'closed', concurrency: 1 },
+            durationSeconds: 0.01,
+            next: () => warm,
+            exchange: (pool, r) => exchange(pool, r, ctx.degradedCacheControl, { ...(side.path(r) !== undefined && { path: side.path(r) as string }) }),
+            timeoutMs: CLIENT_TIMEOUT_MS,
+            degradedCacheControl: ctx.degradedCacheControl,
+            watch: {},
+          });
+          if (!load.outcomes.every((o) => o.correct)) throw new Error(`peer warm-up failed on ${side.base}: ${JSON.stringify(load.outcomes[0])}`);
+        }
+      }
+      for (const [index, c] of cases.entries()) {
+        const image = images.get(c.kind);
+        if (!image) throw new Error(`no ${c.kind} image`);
+        const id = roundNo * 10_000_000 + index * 100_000;
+        const order = (roundNo + index) % 2 === 0 ? (['project', 'ipx'] as const) : (['ipx', 'project'] as const);
+        const figures: Partial<Record<'project' | 'ipx', SideFigures>> = {};
+        for (const name of order) {
+          if (ctx.signal.aborted) throw new Error('interrupted');
+          const side = sides[name];
+          let n = 0;
+          const load = await runLoad<PeerRequest>({
+            base: side.base,
+            schedule: { kind: 'closed', concurrency: connections },
+            durationSeconds: seconds,
+            next: () => peerRequest(c, image, copyUrl, id, n++),
+            exchange: (pool, r) => exchange(pool, r, ctx.degradedCacheControl, { ...(side.path(r) !== undefined && { path: side.path(r) as string }) }),
+            timeoutMs: CLIENT_TIMEOUT_MS,
+            degradedCacheControl: ctx.degradedCacheControl,
+            watch: { loadgen: 'self', server: side.pid, storage: ctx.storage.pid },
+            signal: ctx.signal,
+          });
+          figures[name] = sideFigures(load);
+          const others = otherCores(load.cpu);
+          if (others !== null) other.push(others);
+        }
+        const project = figures.project as SideFigures;
+        const ipx = figures.ipx as SideFigures;
+        const r = ratio(project.rps, ipx.rps);
+        results.push({ name: caseName(c), shape: c.shape, project, ipx, ratio: Number.isFinite(r) ? round(r, 2) : null });
+        ctx.log(`  ${caseName(c)}: project ${project.rps}/s (${project.cores} cores), ipx ${ipx.rps}/s (${ipx.cores} cores): ${results.at(-1)?.ratio}x`);
+      }
+      ipxPeak = peer.peakRss();
+    } finally {
+      await peer.stop();
+    }
+    originPeak = await origin.peakRss();
+  } finally {
+    await origin.stop();
+  }
+  const minRatio = (shape: PeerShape) => {
+    const ratios = results.filter((r) => r.shape === shape).map((r) => r.ratio);
+    return ratios.some((r) => r === null) || ratios.length === 0 ? null : Math.min(...(ratios as number[]));
+  };
+  other = other.sort((a, b) => a - b);
+  return {
+    name: 'peer',
+    round: roundNo,
+    rps: null,
+    p50_ms: null,
+    p95_ms: null,
+    p99_ms: null,
+    requests: results.reduce((s, r) => s + r.project.served + r.ipx.served, 0),
+    seconds: seconds * 2 * cases.length,
+    peak_rss_mb: originPeak === null ? null : round(originPeak / 1e6, 0),
+    server_cores: null,
+    loadgen_cores: null,
+    storage_cores: null,
+    other_cores: other.length === 0 ? null : (other[Math.floor(other.length / 2)] ?? null),
+    steal: null,
+    note: `${cases.length} cases x ${seconds} s per server, ${connections} connections; min fan-out ${minRatio('fan-out')}x, min feed ${minRatio('feed')}x ipx`,
+    extra: {
+      fanout_min_ratio: minRatio('fan-out'),
+      feed_min_ratio: minRatio('feed'),
+      ipx_peak_rss_mb: ipxPeak === null ? null : round(ipxPeak / 1e6, 0),
+      connections,
+      cases: results as unknown as Json,
+    },
+  };
+}

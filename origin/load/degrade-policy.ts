@@ -1,0 +1,91 @@
+/**
+ * Which new variants are made the cheap way (their economy twin) while the transform queue is
+ * deep. Degrading everything under pressure serves many images but almost none at full quality;
+ * degrading nothing serves capacity and sheds the rest. Between the two, the policy spends a
+ * bounded share of the transform time on full quality and gives that share to the requests that
+ * cost least at full quality: a thumbnail of a small photo keeps its quality, a 2048-px AVIF of a
+ * 12 MP photo (fifty times the work) is the first to be degraded. Requests beyond capacity are
+ * degraded, and beyond the queue's own bounds, shed (work-queue.ts).
+ *
+ * Costs are learned, not guessed: each transform's duration is averaged per cost class (output
+ * format, economy or not, output size and source size, each in powers of two). The classes are
+ * few (formats x economy x about 20 size steps x about 20 source sizes at most), so the map of
+ * averages stays small.
+ */
+
+/** Names a kind of transform whose cost is roughly the same: see `costClass`. */
+export type CostClass = string & { readonly __costClass: unique symbol };
+
+export interface DegradePolicy {
+  /** Under `pressure`: whether a variant of this class, not being made yet, should be made as its economy twin. */
+  shouldDegrade(full: CostClass, pressure: boolean): boolean;
+  /** What one transform of this class took (wall-clock milliseconds on its slot). */
+  observe(costClass: CostClass, ms: number): void;
+}
+
+export interface DegradePolicyOptions {
+  /** Transform slots: the time budget is this many milliseconds per millisecond. */
+  readonly concurrency: number;
+  /** Milliseconds on a steady clock; `performance.now` in production, a fake one in tests. */
+  readonly now?: () => number;
+}
+
+/**
+ * Share of the transform time full-quality work may take under pressure. Half: the cheap half of
+ * a feed's requests (thumbnails, avatars, small sources) usually needs well under half the time
+ * at full quality, and the other half of the time makes the expensive requests' economy twins.
+ */
+export const FULL_QUALITY_SHARE = 0.5;
+/** The full-quality budget can be saved up for this long (it refills while there is no pressure). */
+const BUDGET_HORIZON_MS = 1_000;
+/** Weight of the newest duration in a class's moving average. */
+const EWMA_WEIGHT = 0.2;
+/** Recent full-quality estimates kept to tell cheap requests from expensive ones (their median). */
+const RECENT_ESTIMATES = 128;
+
+export function costClass(format: string, economy: boolean, outputPixels: number | undefined, sourceBytes: number | undefined): CostClass {
+  const bucket = (n: number | undefined) => (n === undefined || n <= 0 ? '-' : String(Math.round(Math.log2(n))));
+  return `${format}|${economy ? 'eco' : 'full'}|${bucket(outputPixels)}|${bucket(sourceBytes)}` as CostClass;
+}
+
+export function createDegradePolicy({ concurrency, now = () => performance.now() }: DegradePolicyOptions): DegradePolicy {
+  const averages = new Map<CostClass, number>();
+  const recent: number[] = [];
+  const capacity = concurrency * FULL_QUALITY_SHARE * BUDGET_HORIZON_MS;
+  let budget = capacity;
+  let refilledAt = now();
+
+  // A kind of transform not timed yet is assumed expensive: under pressure, guessing wrong the other
+  // way spends the full-quality share on a 12 MP AVIF.
+  const estimate = (c: CostClass) => averages.get(c) ?? Infinity;
+
+  function refill(): void {
+    const at = now();
+    budget = Math.min(capacity, budget + (at - refilledAt) * concurrency * FULL_QUALITY_SHARE);
+    refilledAt = at;
+  }
+
+  /** The lower median of the recent requests' estimates (Infinity before the first). */
+  function median(): number {
+    if (recent.length === 0) return Infinity;
+    const sorted = [...recent].sort((a, b) => a - b);
+    return sorted[Math.floor((sorted.length - 1) / 2)] as number;
+  }
+
+  return {
+    shouldDegrade(full, pressure) {
+      refill();
+      const cost = estimate(full);
+      // No more expensive than the median of the requests before it, and within the full-quality share of the time.
+      const keep = !pressure || (cost <= median() && budget >= cost);
+      recent.push(cost);
+      if (recent.length > RECENT_ESTIMATES) recent.shift();
+      if (pressure && keep) budget -= cost;
+      return !keep;
+    },
+    observe(c, ms) {
+      const average = averages.get(c);
+      averages.set(c, average === undefined ? ms : average + EWMA_WEIGHT * (ms - average));
+    },
+  };
+}

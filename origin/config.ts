@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
+import { COLOUR_MODES, DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
 import { ConfigError } from './config-error.js';
 import { DELIVERY_ENV, parseDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
 import { bool, int } from './env-values.js';
@@ -91,6 +91,8 @@ export interface Config {
     readonly only: boolean;
     /** Delimiters of OSS styles written into the path (`a.jpg!thumb`). */
     readonly styleDelimiters: readonly StyleDelimiter[];
+    /** Free watermark text (`wmt`, OSS `text_`) accepted on unsigned URLs, capped in length. */
+    readonly publicTextWatermark: boolean;
   };
   /** HMAC keys for signed URLs; signing is off when empty. The first one signs (CLI), all verify. */
   readonly signingKeys: readonly string[];
@@ -157,6 +159,7 @@ const envSchema = z.object({
   ORIGIN_MAX_OUTPUT_BYTES: int(1, 1024 * MiB).default(DEFAULT_LIMITS.maxOutputBytes),
   ORIGIN_TRANSFORM_TIMEOUT_SECONDS: int(1, 3_600).default(DEFAULT_LIMITS.timeoutSeconds),
   ORIGIN_ALLOW_SVG: bool.default(DEFAULT_LIMITS.allowSvg),
+  ORIGIN_COLOUR: z.enum(COLOUR_MODES).default(DEFAULT_LIMITS.colour),
   ORIGIN_TRANSFORM_CONCURRENCY: int(1, 1024).default(DEFAULT_TRANSFORM_CONCURRENCY),
   ORIGIN_TRANSFORM_QUEUE: int(0, 100_000).default(32 * CORES),
   ORIGIN_TRANSFORM_WAIT_MS: int(1, 600_000).default(3_000),
@@ -180,6 +183,7 @@ const envSchema = z.object({
   ORIGIN_DEGRADED_CACHE_CONTROL: z.string().min(1).default('public, max-age=60'),
   ORIGIN_PRESETS: z.string().min(1).optional(),
   ORIGIN_PRESETS_ONLY: bool.default(false),
+  ORIGIN_PUBLIC_TEXT_WATERMARK: bool.default(false),
   ORIGIN_STYLE_DELIMITERS: list(z.enum(STYLE_DELIMITERS, `each must be one of ${STYLE_DELIMITERS.join(' ')}`)).default(['!']),
   ORIGIN_SIGNING_KEYS: list(z.string().min(16, 'each key needs at least 16 characters (use 32 random bytes)')).optional(),
   ORIGIN_DPR_STEPS: ascending(list(numeric(z.number().min(1).max(4)))).default([1, 1.5, 2, 3]),
@@ -228,6 +232,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       maxOutputBytes: e.ORIGIN_MAX_OUTPUT_BYTES,
       timeoutSeconds: e.ORIGIN_TRANSFORM_TIMEOUT_SECONDS,
       allowSvg: e.ORIGIN_ALLOW_SVG,
+      colour: e.ORIGIN_COLOUR,
     },
     load: {
       transformConcurrency: e.ORIGIN_TRANSFORM_CONCURRENCY,
@@ -251,7 +256,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     delivery: parseDeliveryConfig(e),
     ...(resultStore && { resultStore }),
     fleet: parseFleetConfig(e, resultStore !== undefined),
-    presets: { ...(e.ORIGIN_PRESETS !== undefined && { file: path.resolve(cwd, e.ORIGIN_PRESETS) }), only: e.ORIGIN_PRESETS_ONLY, styleDelimiters: e.ORIGIN_STYLE_DELIMITERS },
+    presets: { ...(e.ORIGIN_PRESETS !== undefined && { file: path.resolve(cwd, e.ORIGIN_PRESETS) }), only: e.ORIGIN_PRESETS_ONLY, styleDelimiters: e.ORIGIN_STYLE_DELIMITERS, publicTextWatermark: e.ORIGIN_PUBLIC_TEXT_WATERMARK },
     signingKeys: e.ORIGIN_SIGNING_KEYS ?? [],
     hints: { dpr: e.ORIGIN_DPR_STEPS, widths: e.ORIGIN_WIDTH_STEPS },
     responses: {

@@ -98,7 +98,7 @@ export function createOriginParts(config: Config, source: ImageSource, logger?: 
     ...(webhook && { onPurged: webhook }),
   });
   const flow: FlowDeps = {
-    reading: { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys, styleDelimiters: config.presets.styleDelimiters },
+    reading: { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys, styleDelimiters: config.presets.styleDelimiters, publicTextWatermark: config.presets.publicTextWatermark },
     hints: config.hints,
     limits,
     originals,

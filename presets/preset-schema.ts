@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { GRAVITIES, PRESET_PARAMS, type ParamName } from '../transforms/params.js';
 import { NAME_PATTERN, NAME_RULE, sourceKeyProblem } from '../transforms/rules.js';
-import { DEFAULT_WATERMARK_FONT, type Watermark } from '../transforms/watermark.js';
+import { DEFAULT_WATERMARK_FONT, type RowPart, type Watermark } from '../transforms/watermark.js';
 
 const paramName = z.enum(PRESET_PARAMS as [ParamName, ...ParamName[]], `must be one of ${PRESET_PARAMS.join(', ')}`);
 const quality = z.number().int().min(1).max(100);
@@ -41,30 +41,55 @@ const placement = {
   tile: z.boolean().default(false),
 };
 
+const imageFields = { image: sourceKey, width: z.number().gt(0).max(1).default(0.15) };
+const textFields = {
+  text: z.string().min(1).max(200),
+  font: z.string().min(1).max(100).default(DEFAULT_WATERMARK_FONT),
+  /** Text height as a share of the output width. */
+  size: z.number().gt(0).max(0.5).default(0.04),
+  color: z
+    .string()
+    .regex(/^[0-9a-fA-F]{6}$/, 'must be rrggbb')
+    .transform((c) => c.toLowerCase())
+    .default('ffffff'),
+  shadow: z.boolean().default(true),
+  rotate: z.number().min(-180).max(180).default(0),
+};
+
 const imageWatermarkSchema = z
-  .object({ image: sourceKey, width: z.number().gt(0).max(1).default(0.15), ...placement })
+  .object({ ...imageFields, ...placement })
   .strict()
   .transform(({ image, ...rest }): Watermark => ({ kind: 'image', key: image, ...rest }));
 
 const textWatermarkSchema = z
-  .object({
-    text: z.string().min(1).max(200),
-    font: z.string().min(1).max(100).default(DEFAULT_WATERMARK_FONT),
-    /** Text height as a share of the output width. */
-    size: z.number().gt(0).max(0.5).default(0.04),
-    color: z
-      .string()
-      .regex(/^[0-9a-fA-F]{6}$/, 'must be rrggbb')
-      .transform((c) => c.toLowerCase())
-      .default('ffffff'),
-    shadow: z.boolean().default(true),
-    rotate: z.number().min(-180).max(180).default(0),
-    ...placement,
-  })
+  .object({ ...textFields, ...placement })
   .strict()
   .transform((mark): Watermark => ({ kind: 'text', ...mark }));
 
-export const watermarkSchema = z.union([imageWatermarkSchema, textWatermarkSchema], 'must be an image ({"image": key, …}) or a text ({"text": …}) watermark');
+const rowPartSchema = z.union([
+  z.object(imageFields).strict().transform(({ image, ...rest }): RowPart => ({ kind: 'image', key: image, ...rest })),
+  z.object(textFields).strict().transform((part): RowPart => ({ kind: 'text', ...part })),
+], 'must be an image ({"image": key, …}) or a text ({"text": …}) part');
+
+/** A logo and a text side by side, placed as one (`wmt` replaces the text): `{"row": [logo, text], …}`. */
+const rowWatermarkSchema = z
+  .object({
+    row: z.tuple([rowPartSchema, rowPartSchema]).refine(
+      ([a, b]) => (a.kind === 'image') !== (b.kind === 'image'),
+      'must be one image part and one text part',
+    ),
+    align: z.enum(['top', 'middle', 'bottom']).default('middle'),
+    /** Pixels between the parts. */
+    interval: z.number().int().min(0).max(1000).default(0),
+    ...placement,
+  })
+  .strict()
+  .transform(({ row, ...rest }): Watermark => ({ kind: 'row', parts: row, ...rest }));
+
+export const watermarkSchema = z.union(
+  [imageWatermarkSchema, textWatermarkSchema, rowWatermarkSchema],
+  'must be an image ({"image": key, …}), a text ({"text": …}) or a row ({"row": [image, text], …}) watermark',
+);
 
 const name = z.string().regex(NAME_PATTERN, NAME_RULE);
 

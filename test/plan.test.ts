@@ -54,7 +54,7 @@ describe('planTransform: negotiated formats', () => {
     ['anim=1', ANIMATED_GIF, 'avif', 'webp', true],
     ['anim=1', ANIMATED_WEBP, 'avif', 'webp', true],
     ['anim=0', ANIMATED_GIF, 'avif', 'avif', false],
-    ['anim=1&rot=90', ANIMATED_GIF, 'avif', 'avif', false],
+    ['anim=1&rot=90', ANIMATED_GIF, 'avif', 'webp', true],
     ['', TRANSPARENT_PNG, 'webp', 'webp', false],
     ['anim=1', ANIMATED_GIF, 'webp', 'webp', true],
     ['', PHOTO, 'legacy', 'jpeg', false],
@@ -66,7 +66,7 @@ describe('planTransform: negotiated formats', () => {
     ['w=100&h=100&fit=contain', PHOTO, 'legacy', 'jpeg', false],
     ['anim=1', ANIMATED_GIF, 'legacy', 'gif', true],
     ['anim=1', ANIMATED_WEBP, 'legacy', 'gif', true],
-    ['anim=1&round=12', ANIMATED_GIF, 'legacy', 'png', false],
+    ['anim=1&round=12', ANIMATED_GIF, 'legacy', 'gif', true],
     ['anim=1', { ...ANIMATED_GIF, pages: 1 }, 'legacy', 'jpeg', false],
   ];
   for (const [query, source, token, format, animated] of cases) {
@@ -103,17 +103,17 @@ describe('planTransform: animation', () => {
     for (const fm of ['jpeg', 'png', 'avif']) assert.equal(plan(`anim=1&fm=${fm}`, ANIMATED_GIF).animated, false, fm);
   });
 
-  test('a quarter turn drops it; a half turn and mirrors keep it', () => {
-    for (const rot of [90, 270]) assert.equal(plan(`anim=1&fm=webp&rot=${rot}`, ANIMATED_GIF).animated, false, `rot=${rot}`);
+  test('kept through quarter and half turns and mirrors (quarter turns are done frame by frame)', () => {
+    for (const rot of [90, 270]) assert.equal(plan(`anim=1&fm=webp&rot=${rot}`, ANIMATED_GIF).animated, true, `rot=${rot}`);
     assert.equal(plan('anim=1&fm=webp&rot=180', ANIMATED_GIF).animated, true);
     assert.equal(plan('anim=1&fm=webp&flip=hv', ANIMATED_GIF).animated, true);
   });
 
-  test('a finishing step (mask, levels, watermark) drops it', () => {
+  test('kept through the finishing steps (mask, levels, watermark), done frame by frame', () => {
     for (const query of ['round=8', 'circle=20', 'bri=10', 'con=-10']) {
-      assert.equal(plan(`anim=1&fm=webp&${query}`, ANIMATED_GIF).animated, false, query);
+      assert.equal(plan(`anim=1&fm=webp&${query}`, ANIMATED_GIF).animated, true, query);
     }
-    assert.equal(plan(negotiated('webp', { wm: TEXT_MARK }, 'anim=1'), ANIMATED_GIF).animated, false);
+    assert.equal(plan(negotiated('webp', { wm: TEXT_MARK }, 'anim=1'), ANIMATED_GIF).animated, true);
   });
 
   describe('limits', () => {
@@ -125,6 +125,12 @@ describe('planTransform: animation', () => {
       assert.throws(() => animate({ ...ANIMATED_GIF, pages: 6, width: 10, height: 10 }), isTooLarge);
     });
 
+    test('frame by frame work is under the same caps', () => {
+      for (const query of ['anim=1&fm=webp&rot=90', 'anim=1&fm=gif&round=4', 'anim=1&fm=webp&bri=10']) {
+        assert.throws(() => animate({ ...ANIMATED_GIF, pages: 6, width: 10, height: 10 }, query), isTooLarge, query);
+      }
+    });
+
     test('more pixels in all frames than maxAnimatedPixels → IMAGE_TOO_LARGE', () => {
       assert.throws(() => animate({ ...ANIMATED_GIF, width: 401 }), isTooLarge);
       assert.throws(() => animate({ ...ANIMATED_WEBP, pages: 2, width: 1000, height: 400 }), isTooLarge);
@@ -132,7 +138,7 @@ describe('planTransform: animation', () => {
 
     test('not checked when the animation is not kept: the first frame alone is made', () => {
       const huge: SourceInfo = { ...ANIMATED_GIF, pages: 500, width: 2000 };
-      for (const query of ['fm=webp', 'anim=1&fm=jpeg', 'anim=1&fm=webp&rot=90', 'anim=1&fm=webp&round=4']) {
+      for (const query of ['fm=webp', 'anim=1&fm=jpeg', 'anim=1&fm=png', 'anim=1&fm=avif&round=4']) {
         assert.equal(animate(huge, query).animated, false, query);
       }
     });

@@ -32,7 +32,8 @@ before(async () => {
   await writeFile(path.join(root, 'truncated.jpg'), photo.subarray(0, photo.length / 2));
   await writeFile(path.join(root, 'text.jpg'), 'this is not an image at all');
   await writeFile(path.join(root, 'empty.jpg'), '');
-  await copyFile(path.join(CORPUS, 'formats/photo-hevc.heic'), path.join(root, 'phone.jpg'));
+  await copyFile(path.join(CORPUS, 'formats/photo.jxl'), path.join(root, 'jpegxl.jpg'));
+  await copyFile(path.join(CORPUS, 'formats/photo-hevc.heic'), path.join(root, 'iphone.heic'));
   await symlink(path.join(base, 'secret.txt'), path.join(root, 'link-to-secret.jpg'));
   await symlink(path.join(base, 'outside.jpg'), path.join(root, 'link-to-outside.jpg'));
   await symlink('photo.jpg', path.join(root, 'link-inside.jpg'));
@@ -59,6 +60,15 @@ describe('cacheable responses', () => {
     assert.match(String(r.headers['server-timing']), /^source;dur=[\d.]+, transform;dur=[\d.]+$/);
     const decoded = await decode(r.body);
     assert.deepEqual([decoded.format, decoded.width, decoded.height], ['webp', 400, 250]);
+  });
+
+  test('an iPhone HEIC is served like any photo: WebP for WebP clients, JPEG for the others', async () => {
+    const webp = await get('/iphone.heic?w=400', { accept: 'image/webp,*/*' });
+    assert.equal(webp.status, 200);
+    assert.equal(webp.headers['content-type'], 'image/webp');
+    const legacy = await get('/iphone.heic?w=400');
+    const decoded = await Promise.all([webp, legacy].map((r) => decode(r.body)));
+    assert.deepEqual(decoded.map((d) => [d.format, d.width, d.height]), [['webp', 400, 250], ['jpeg', 400, 250]]);
   });
 
   test('one variant, one ETag: parameter order, defaults and DPR spellings do not matter', async () => {
@@ -162,7 +172,7 @@ describe('refusals', () => {
     ['/truncated.jpg?w=100', 422, 'UNREADABLE_IMAGE'],
     ['/text.jpg?w=100', 415, 'UNSUPPORTED_FORMAT'],
     ['/empty.jpg', 415, 'UNSUPPORTED_FORMAT'],
-    ['/phone.jpg?w=100', 415, 'UNSUPPORTED_FORMAT'],
+    ['/jpegxl.jpg?w=100', 415, 'UNSUPPORTED_FORMAT'],
     ['/bomb.png?w=100', 422, 'IMAGE_TOO_LARGE'],
     ['/%E0%A4%A', 400, 'INVALID_KEY'],
     ['/', 400, 'INVALID_KEY'],

@@ -59,8 +59,18 @@ describe('x-oss-process through the server', () => {
     assert.match(hue.RGB, /^0x[0-9a-f]{6}$/);
   });
 
+  test('rotate at any angle is the native rot: same ETag, same image', async () => {
+    const viaOss = await oss('image/rotate,45/resize,w_300/format,png');
+    const native = await rawGet(origin.url, `${PHOTO}?rot=45&w=300&fm=png&anim=1`);
+    assert.equal(viaOss.status, 200);
+    assert.equal(viaOss.headers.etag, native.headers.etag);
+    const decoded = await decode(viaOss.body);
+    assert.deepEqual([decoded.width, decoded.height], [300, 300]);
+  });
+
   test('unsupported operations and mixing dialects are 400s that name the problem', async () => {
-    const rotate = await oss('image/rotate,45');
+    // A turn by other than a quarter after a resize does not commute with it.
+    const rotate = await oss('image/resize,w_100/rotate,45');
     assert.equal(rotate.status, 400);
     assert.equal(jsonError(rotate).code, 'UNSUPPORTED_OSS_OPERATION');
     assert.match(JSON.stringify(jsonError(rotate).problems), /rotate/);

@@ -180,7 +180,7 @@ describe('geometry and effects', () => {
   test('invalid values of every parameter are 400s that name it', async () => {
     const cases: [string, string][] = [
       ['w=abc', 'w'], ['h=-1', 'h'], ['fit=stretch', 'fit'], ['pos=middle', 'pos'], ['dpr=5', 'dpr'],
-      ['enlarge=yes', 'enlarge'], ['q=1.5', 'q'], ['fm=bmp', 'fm'], ['rot=45', 'rot'], ['flip=x', 'flip'],
+      ['enlarge=yes', 'enlarge'], ['q=1.5', 'q'], ['fm=bmp', 'fm'], ['rot=360', 'rot'], ['flip=x', 'flip'],
       ['blur=1000', 'blur'], ['sharpen=0', 'sharpen'], ['bg=red', 'bg'], ['crop=1,2,3', 'crop'], ['anim=2', 'anim'],
       ['w=', 'w'], ['crop=0,0,0,10', 'crop'],
     ];

@@ -37,6 +37,11 @@ export type CanonicalSpec = Omit<RequestedSpec, Rewritten> & {
   readonly eco?: true;
   /** The watermarks' full definitions (not names), so editing a watermark changes the key; one is kept as itself. */
   readonly wm?: Watermarks;
+  /**
+   * `ORIGIN_COLOUR=srgb`: every output plain sRGB. Absent means `keep-p3` (the default), so the
+   * default's keys are the keys variants had before wide gamut was kept (no cache cold start).
+   */
+  readonly colour?: 'srgb';
 };
 
 /** What the request's context adds to its parameters: hints, the format token, the preset, the watermark. */
@@ -72,7 +77,7 @@ export function canonicalizeSpec(requested: RequestedSpec, context: RequestConte
     ...((canonicalFit === 'cover' || canonicalFit === 'contain') && { pos: pos ?? 'center' }),
     // Enlarging needs a target: a box, or a scale above 100 (below it, enlarge changes nothing).
     enlarge: box.w !== undefined || box.h !== undefined || (copied.scale ?? 0) > 100 ? (enlarge ?? false) : false,
-    ...withoutNeutral(withoutIdleBackground(copied, format, canonicalFit)),
+    ...withoutNeutral(withoutIdleBackground(copied, format, canonicalFit, rot ?? 0)),
     rot: rot ?? 0,
     anim: anim ?? false,
     fm: negotiated ? `auto-${context.token}` : format,
@@ -80,16 +85,19 @@ export function canonicalizeSpec(requested: RequestedSpec, context: RequestConte
     ...(qualities && { qt: qualities }),
     ...(negotiated && context.saveData && { sd: true as const }),
     ...(context.watermark && { wm: oneOrList(context.watermark) }),
+    ...(limits.colour === 'srgb' && { colour: 'srgb' as const }),
   };
 }
 
 /**
- * `bg` pads `fit=contain` and is what JPEG flattens alpha onto (and, for a negotiated format,
- * decides between PNG and JPEG): with an explicit PNG, WebP, AVIF or GIF and no `contain` it
- * cannot change a pixel, whatever the source, so it leaves the key.
+ * `bg` pads `fit=contain`, fills the corners of a `rot` by other than a quarter turn, and is what
+ * JPEG flattens alpha onto (and, for a negotiated format, decides between PNG and JPEG): with an
+ * explicit PNG, WebP, AVIF or GIF, no `contain` and no such turn it cannot change a pixel,
+ * whatever the source, so it leaves the key.
  */
-function withoutIdleBackground<T extends { readonly bg?: string }>(values: T, format: OutputFormat | 'auto', fit: Fit): T {
-  if (values.bg === undefined || format === 'auto' || format === 'jpeg' || fit === 'contain') return values;
+function withoutIdleBackground<T extends { readonly bg?: string }>(values: T, format: OutputFormat | 'auto', fit: Fit, rot: number): T {
+  // A turn by other than a quarter fills the grown canvas with it.
+  if (values.bg === undefined || format === 'auto' || format === 'jpeg' || fit === 'contain' || rot % 90 !== 0) return values;
   const { bg: _bg, ...rest } = values;
   return rest as T;
 }
@@ -121,7 +129,7 @@ function capBox(width: number | undefined, height: number | undefined, max: numb
 }
 
 /** Fields that are not query parameters, written after them in this order. */
-const EXTRA_FIELDS = ['qt', 'sd', 'eco'] as const;
+const EXTRA_FIELDS = ['qt', 'sd', 'eco', 'colour'] as const;
 
 /** Table order, then the extra fields; absent fields are omitted. */
 export function serializeCanonical(spec: CanonicalSpec): string {

@@ -65,7 +65,7 @@ function scaleNeeded(plan: TransformPlan, before: Size): number {
 export function decodeSideFor(spec: CanonicalSpec, source: SourceInfo, plan: TransformPlan): number | undefined {
   if (!DERIVABLE_INPUTS.has(source.format) || source.pages > 1 || source.hasProfile !== false || plan.density !== undefined) return undefined;
   if (spec.crop || spec.icrop || spec.maxar || spec.pos === 'attention' || spec.pos === 'entropy' || plan.crop) return undefined;
-  if (spec.sharpen !== undefined || plan.rotate !== 0) return undefined;
+  if (spec.sharpen !== undefined || plan.rotate !== 0 || plan.tilt !== undefined || plan.output.gainMap) return undefined;
   const needed = 2 * scaleNeeded(plan, source) * Math.max(source.width, source.height);
   const sourceSide = Math.max(source.width, source.height);
   const side = DECODE_SIDES.find((s) => s >= needed);

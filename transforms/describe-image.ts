@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { encodeBlurhash } from './blurhash.js';
 import { UnprocessableImageError } from './errors.js';
 import type { TransformLimits } from './limits.js';
+import { heicToSharpInput } from './heic/heic-input.js';
 import { probeSource } from './probe.js';
 import type { InputFormat } from './sniff-format.js';
 
@@ -33,7 +34,8 @@ const THUMB = 32;
 
 export async function describeImage(input: Buffer, limits: TransformLimits): Promise<ImageInfo> {
   const source = await probeSource(input, limits);
-  const thumb = await sharp(input, { autoOrient: true, limitInputPixels: limits.maxInputPixels, failOn: 'error' })
+  const pixels = source.format === 'heic' ? await heicToSharpInput(input, limits) : input;
+  const thumb = await sharp(pixels, { autoOrient: true, limitInputPixels: limits.maxInputPixels, failOn: 'error' })
     .timeout({ seconds: limits.timeoutSeconds })
     .resize(THUMB, THUMB, { fit: 'inside' })
     .flatten({ background: '#ffffff' })

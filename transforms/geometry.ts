@@ -3,7 +3,7 @@
  * region through a mirror or a quarter turn. Pure arithmetic, shared by the plan (crops) and the
  * watermark step (placing the mark).
  */
-import type { Gravity, Rotation } from './params.js';
+import type { Gravity, QuarterTurn } from './params.js';
 
 export interface Size {
   readonly width: number;
@@ -38,7 +38,7 @@ export function mirrorRegion(region: Region, size: Size, leftRight: boolean, top
 }
 
 /** Where a region of a `size` image lands after rotating that image clockwise. */
-export function rotateRegion(region: Region, size: Size, rotate: Rotation): Region {
+export function rotateRegion(region: Region, size: Size, rotate: QuarterTurn): Region {
   const { left, top, width, height } = region;
   switch (rotate) {
     case 0:
@@ -50,4 +50,11 @@ export function rotateRegion(region: Region, size: Size, rotate: Rotation): Regi
     case 270:
       return { left: top, top: size.width - left - width, width: height, height: width };
   }
+}
+
+/** The canvas that holds a `size` image turned by `degrees`: its bounding box, as libvips makes it. */
+export function turnedCanvas(size: Size, degrees: number): Size {
+  const radians = (degrees * Math.PI) / 180;
+  const [cos, sin] = [Math.abs(Math.cos(radians)), Math.abs(Math.sin(radians))];
+  return { width: Math.round(size.width * cos + size.height * sin), height: Math.round(size.width * sin + size.height * cos) };
 }

@@ -17,7 +17,15 @@ export interface TransformLimits {
   readonly timeoutSeconds: number;
   /** Rasterize SVG sources (only self-contained ones); refuse them as unsupported when false. */
   readonly allowSvg: boolean;
+  /**
+   * `keep-p3`: wide-gamut sources stay wide (Display P3 outputs) and Ultra HDR JPEGs keep their
+   * gain map; `srgb`: every output is plain sRGB. Written into variant keys (canonical spec).
+   */
+  readonly colour: ColourMode;
 }
+
+export type ColourMode = 'srgb' | 'keep-p3';
+export const COLOUR_MODES: readonly ColourMode[] = ['srgb', 'keep-p3'];
 
 export const DEFAULT_LIMITS: TransformLimits = {
   // 8K on the long side covers every screen and print-ready "full" view a social app shows.
@@ -34,4 +42,6 @@ export const DEFAULT_LIMITS: TransformLimits = {
   // A 50 MP AVIF encode takes ~4 s on one core here; 15 s only stops runaway work.
   timeoutSeconds: 15,
   allowSvg: true,
+  // Phones shoot Display P3; clipping it to sRGB dulls exactly the photos people post.
+  colour: 'keep-p3',
 };

@@ -30,7 +30,9 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 export const GRAVITIES = ['nw', 'n', 'ne', 'w', 'c', 'e', 'sw', 's', 'se'] as const;
 export type Gravity = (typeof GRAVITIES)[number];
 
-export type Rotation = 0 | 90 | 180 | 270;
+/** Clockwise degrees, 0 … 359; quarter turns are exact, other angles enlarge the canvas (filled with `bg`). */
+export type Rotation = number;
+export type QuarterTurn = 0 | 90 | 180 | 270;
 export type Flip = 'h' | 'v' | 'hv';
 /** `x, y, width, height` of the upright original, in pixels. */
 export type CropBox = readonly [x: number, y: number, width: number, height: number];
@@ -188,9 +190,7 @@ const aspectLimit = custom('`W:H`, `W ≤ H`, in lowest terms (`1:3`, `9:16`)', 
   }).transform((v) => v as AspectLimit),
 );
 
-const rotation = custom('`0`, `90`, `180`, `270`', () =>
-  z.enum(['0', '90', '180', '270'], 'must be 0, 90, 180 or 270').transform((v) => Number(v) as Rotation),
-);
+const rotation = integer(0, 359);
 
 export const PARAMS = {
   w: row(orAuto(outputSide), 'output width in CSS pixels (multiplied by `dpr`); `auto` reads the client hints', { default: 'original size' }),
@@ -215,7 +215,7 @@ export const PARAMS = {
     "most elongated shape kept, both ways (`1:3`: at most 3× taller than wide or 3× wider than tall): a taller image keeps its top, a wider one its centre; cut from the upright original after `crop`/`icrop`, before `rot` and the resize",
   ),
   icrop: row(slices, 'cut the image into slices of `size` pixels along x or y and keep slice `index` (from 0); an index past the end keeps the whole image'),
-  rot: row(rotation, 'clockwise rotation, after EXIF orientation (always applied first)', { default: '`0`' }),
+  rot: row(rotation, 'clockwise rotation in degrees, after EXIF orientation (always applied first); other than quarter turns the canvas grows to hold the turned image, filled with `bg`', { default: '`0`' }),
   flip: row(choice(['h', 'v', 'hv']), 'mirror left-right, top-bottom, or both (after `rot`)'),
   round: row(integer(1, 4096), 'rounded corners of this radius (output pixels), transparent outside'),
   circle: row(integer(1, 4096), 'keep the centred circle of this radius: the output is the centred `2r` square (at most the short side), transparent outside'),
@@ -226,7 +226,7 @@ export const PARAMS = {
   con: row(signed(-100, 100), 'contrast: scales the distance from mid-grey by 0…2', { default: '0', neutral: 0 }),
   sat: row(signed(-100, 100), 'saturation: -100 is greyscale, 100 doubles it', { default: '0', neutral: 0 }),
   wm: row(custom("a watermark's name", () => z.string().regex(NAME_PATTERN, 'must be a watermark name')), 'stamp a named watermark (see "Watermarks")'),
-  wmt: row(line, 'stamp this text (styled by `wm` if it names a text watermark); signed URLs only', { inPresets: false }),
+  wmt: row(line, 'stamp this text (styled by `wm` if it names a text watermark, or in the text part of a row watermark); signed URLs only, unless `ORIGIN_PUBLIC_TEXT_WATERMARK` (then up to 64 bytes unsigned)', { inPresets: false }),
   bg: row(hexColour, 'padding colour for `fit=contain`, and the colour alpha is flattened onto for JPEG', {
     default: 'white, or transparent when the source has alpha',
   }),

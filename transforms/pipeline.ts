@@ -22,7 +22,10 @@ import { planTransform, type TransformPlan } from './plan.js';
 import { decodeSideFor, decodeSource, decodedAsSource, openDecoded, type DecodeReuse, type DecodedSource } from './decoded-source.js';
 import { resizedSize } from './output-size.js';
 import { probeSource, type SourceInfo } from './probe.js';
-import { CHAIN_STEPS } from './steps/chain.js';
+import { heicToSharpInput } from './heic/heic-input.js';
+import { builtInP3, taggedPng } from './icc-png.js';
+import { animationTiming, finishFrames, turnFrames, type AnimationTiming } from './animated-frames.js';
+import { CHAIN_STEPS, TURN_STEPS } from './steps/chain.js';
 import { FINISH_STEPS, loadFrame, type FinishContext, type RawFrame } from './steps/finish.js';
 
 export interface TransformResult {
@@ -41,23 +44,40 @@ export interface PipelineAssets {
 }
 
 export async function runPipeline(
-  input: Buffer,
+  original: Buffer,
   spec: CanonicalSpec,
   limits: TransformLimits,
   assets: PipelineAssets = {},
 ): Promise<TransformResult> {
-  const stage = stageRunner(limits);
-  const source = await probeSource(input, limits);
+  const started = performance.now();
+  const stage = stageRunner(limits, started);
+  // HEIC: the header probe caps its pixels, then libheif decodes it into an input sharp reads.
+  const header = await probeSource(original, limits);
+  const input = header.format === 'heic' ? await stage(() => heicToSharpInput(original, limits)) : original;
+  const source = input === original ? header : await probeSource(input, limits);
   const planned = planTransform(spec, source, limits);
   const derived = await stage(() => deriveFromDecode(input, spec, source, planned, limits, assets.decodes));
   const plan = derived?.plan ?? planned;
-  const opened = derived ? openDecoded(derived.decoded, limits) : openSource(input, plan, limits);
-  const decoded = await stage(() => CHAIN_STEPS.reduce((image, step) => step(image, plan, spec), opened));
+  const frames = plan.animated ? source.pages : 1;
+  // An animation turned a quarter or finished frame by frame is re-loaded from raw frames, which
+  // carry no timing: the encoder is given the source's.
+  const timing = frames > 1 && (plan.rotate % 180 !== 0 || plan.finish) ? await stage(() => animationTiming(input)) : undefined;
+  const turned =
+    frames > 1 && plan.rotate % 180 !== 0
+      ? await stage(() => turnFrames(openSource(input, plan, limits), frames, limits, started, (frame) => TURN_STEPS.reduce((image, step) => step(image, plan, spec), frame)))
+      : undefined;
+  const tilted = plan.tilt ? await stage(() => tilt(openSource(input, plan, limits), plan, limits)) : undefined;
+  const chainPlan: TransformPlan = turned
+    ? { ...plan, rotate: 0, mirrorLeftRight: false, mirrorTopBottom: false }
+    : tilted ? withoutCrop(plan) : plan;
+  const opened = turned ?? tilted ?? (derived ? openDecoded(derived.decoded, limits) : openSource(input, plan, limits));
+  const decoded = await stage(() => CHAIN_STEPS.reduce((image, step) => step(image, chainPlan, spec), opened));
   const finishing = plan.finish;
-  const finished = finishing
-    ? await stage(() => finish(decoded, { finish: finishing, limits, logo: assets.watermarkLogo }, plan.opaque === true))
+  const context: FinishContext | undefined = finishing && { finish: finishing, limits, logo: assets.watermarkLogo, overlays: new Map() };
+  const finished = context
+    ? await stage(() => (frames > 1 ? finishAnimation(decoded, frames, context, started, plan.opaque === true) : finish(decoded, context, plan.opaque === true, plan.output.p3 === true)))
     : decoded;
-  const { data, info } = await stage(() => encode(finished, plan).toBuffer({ resolveWithObject: true }));
+  const { data, info } = await stage(() => encode(finished, plan, timing).toBuffer({ resolveWithObject: true }));
   if (data.byteLength > limits.maxOutputBytes) {
     throw new UnprocessableImageError('OUTPUT_TOO_LARGE', `output is larger than ${limits.maxOutputBytes} bytes`);
   }
@@ -65,8 +85,7 @@ export async function runPipeline(
 }
 
 /** Runs the stages of one image under one clock, classifying what fails. */
-function stageRunner(limits: TransformLimits) {
-  const started = performance.now();
+function stageRunner(limits: TransformLimits, started: number) {
   return async function stage<T>(run: () => T | Promise<T>): Promise<T> {
     let pending: T | Promise<T>;
     try {
@@ -110,7 +129,7 @@ async function deriveFromDecode(
 }
 
 function openSource(input: Buffer, plan: TransformPlan, limits: TransformLimits): Sharp {
-  return sharp(input, {
+  const opened = sharp(input, {
     autoOrient: true,
     animated: plan.animated,
     // libvips also checks the pixel count itself; a raised SVG density is already within it.
@@ -119,19 +138,70 @@ function openSource(input: Buffer, plan: TransformPlan, limits: TransformLimits)
     failOn: 'error',
     ...(plan.density !== undefined && { density: plan.density }),
   }).timeout({ seconds: limits.timeoutSeconds });
+  return plan.output.p3 ? inP3(opened) : opened;
 }
 
-/** Works on RGBA; an image nothing made transparent leaves with three channels, as it came. */
-async function finish(first: Sharp, context: FinishContext, opaque: boolean): Promise<Sharp> {
-  const { data, info } = await first.toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+/**
+ * A rotation by any angle but a quarter turn, in a pass of its own: sharp applies such a turn
+ * after the resize, and the plan wants it after the crop and before the mirrors and the resize.
+ * The cropped, turned image (the canvas filled with the plan's background) goes on as an
+ * uncompressed PNG, 16-bit and in P3 for a P3 output.
+ */
+async function tilt(image: Sharp, plan: TransformPlan, limits: TransformLimits): Promise<Sharp> {
+  const { angle, background } = plan.tilt!;
+  const cropped = plan.crop ? image.extract(plan.crop) : image;
+  // A transparent fill needs an alpha channel to land in.
+  const turned = (background.alpha < 1 ? cropped.ensureAlpha() : cropped).rotate(angle, { background });
+  const png = await (plan.output.p3 ? turned.withIccProfile('p3') : turned).png({ compressionLevel: 0, adaptiveFiltering: false }).toBuffer();
+  const reopened = sharp(png, { limitInputPixels: false, failOn: 'error' }).timeout({ seconds: limits.timeoutSeconds });
+  return plan.output.p3 ? inP3(reopened) : reopened;
+}
+
+function withoutCrop(plan: TransformPlan): TransformPlan {
+  const { crop: _crop, ...rest } = plan;
+  return rest;
+}
+
+/**
+ * sharp converts 8-bit sources to sRGB as it decodes them (clipping what lies outside), and 16-bit
+ * ones to Display P3: a P3 output works in 16 bits, so the wide colours survive until the encoder
+ * converts to the attached P3 profile (an identity) and writes 8 bits.
+ */
+function inP3(image: Sharp): Sharp {
+  return image.pipelineColourspace('rgb16');
+}
+
+/**
+ * Works on RGBA; an image nothing made transparent leaves with three channels, as it came. The
+ * pixels are sRGB, or Display P3 for a P3 output: then they go on as a PNG tagged P3, so that the
+ * encoder's P3 conversion is the identity instead of reading them as sRGB.
+ */
+async function finish(first: Sharp, context: FinishContext, opaque: boolean, p3: boolean): Promise<Sharp> {
+  const working = p3 ? first.withIccProfile('p3', { attach: false }).toColourspace('srgb') : first.toColourspace('srgb');
+  const { data, info } = await working.ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   let frame: RawFrame = { data, width: info.width, height: info.height };
   for (const step of FINISH_STEPS) frame = await step(frame, context);
   const loaded = loadFrame(frame, context.limits);
+  const finished = opaque ? loaded.removeAlpha() : loaded;
+  if (!p3) return finished;
+  return inP3(sharp(await taggedPng(finished, await builtInP3()), { limitInputPixels: false }).timeout({ seconds: context.limits.timeoutSeconds }));
+}
+
+/** The finishing steps frame by frame; the frames share the rendered watermark overlays. */
+async function finishAnimation(first: Sharp, frames: number, context: FinishContext, started: number, opaque: boolean): Promise<Sharp> {
+  const steps = FINISH_STEPS.map((step) => (frame: RawFrame) => step(frame, context));
+  const loaded = await finishFrames(first, frames, context.limits, started, steps);
   return opaque ? loaded.removeAlpha() : loaded;
 }
 
-function encode(image: Sharp, plan: TransformPlan): Sharp {
+/** sharp 0.35.5 has `keepGainMap()` (experimental) but its type declarations omit it. */
+type SharpWithGainMaps = Sharp & { keepGainMap(): Sharp };
+
+function encode(image: Sharp, plan: TransformPlan, timing: AnimationTiming | undefined): Sharp {
   const flattened = plan.flatten ? image.flatten({ background: plan.flatten }) : image;
   const encoder = encoderOptions(plan.output.format, plan.output.quality, plan.output.economy);
-  return flattened.toFormat(encoder.format, encoder.options);
+  const frameTiming = timing && { ...(timing.delay && { delay: [...timing.delay] }), ...(timing.loop !== undefined && { loop: timing.loop }) };
+  const coloured = plan.output.p3 ? flattened.withIccProfile('p3') : flattened;
+  const mapped = plan.output.gainMap ? (coloured as SharpWithGainMaps).keepGainMap() : coloured;
+  return mapped.toFormat(encoder.format, { ...encoder.options, ...frameTiming });
 }

@@ -8,9 +8,9 @@ import { InvalidRequestError, UnprocessableImageError } from './errors.js';
 import type { CanonicalSpec } from './canonical.js';
 import { limitAspect } from './aspect.js';
 import { cappedBox, formatForSize, resizedSize } from './output-size.js';
-import { fitWithin, mirrorRegion, rotateRegion, type Region, type Size } from './geometry.js';
+import { fitWithin, mirrorRegion, rotateRegion, turnedCanvas, type Region, type Size } from './geometry.js';
 import type { TransformLimits } from './limits.js';
-import type { CropBox, Fit, Gravity, IndexCrop, OutputFormat, Position, Rotation } from './params.js';
+import type { CropBox, Fit, Gravity, IndexCrop, OutputFormat, Position, QuarterTurn } from './params.js';
 import type { SourceInfo } from './probe.js';
 import type { InputFormat } from './sniff-format.js';
 import type { Watermarks } from './watermark.js';
@@ -32,8 +32,14 @@ export interface TransformPlan {
    * the mirrored and rotated original when rotating (sharp then rotates before extracting).
    */
   readonly crop?: Region;
-  /** Clockwise, after the mirrors below. */
-  readonly rotate: Rotation;
+  /** Clockwise quarter turn, after the mirrors below. */
+  readonly rotate: QuarterTurn;
+  /**
+   * Any other angle (clockwise degrees): the cropped image is turned on a canvas that holds it,
+   * filled with `background`, before the mirrors and the resize (a pass of its own: sharp would
+   * turn it after the resize).
+   */
+  readonly tilt?: { readonly angle: number; readonly background: Rgba };
   /**
    * Mirrors in the order sharp applies them: before the rotation. `flip=h` after a quarter turn
    * is a top-bottom mirror before it, so the axes swap for 90 and 270.
@@ -64,7 +70,15 @@ export interface TransformPlan {
   readonly opaque?: true;
   /** Set when the output cannot hold alpha but the image has some. */
   readonly flatten?: Rgba;
-  readonly output: { readonly format: OutputFormat; readonly quality?: number; readonly economy: boolean };
+  readonly output: {
+    readonly format: OutputFormat;
+    readonly quality?: number;
+    readonly economy: boolean;
+    /** Keep the source's wide gamut: convert to and attach libvips' compact Display P3 profile. */
+    readonly p3?: true;
+    /** Keep the source's Ultra HDR gain map, resized with the image (JPEG to JPEG only). */
+    readonly gainMap?: true;
+  };
 }
 
 const WHITE: Rgba = { r: 255, g: 255, b: 255, alpha: 1 };
@@ -73,15 +87,19 @@ const TRANSPARENT: Rgba = { r: 0, g: 0, b: 0, alpha: 0 };
 const SVG_BASE_DENSITY = 72;
 const ANIMATABLE_INPUTS: ReadonlySet<InputFormat> = new Set(['gif', 'webp']);
 const ANIMATABLE_OUTPUTS: ReadonlySet<OutputFormat> = new Set(['gif', 'webp']);
+/** Formats that carry an ICC profile; GIF has none, so it is always sRGB. */
+const PROFILED_OUTPUTS: ReadonlySet<OutputFormat> = new Set(['jpeg', 'webp', 'avif', 'png']);
 
 export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: TransformLimits): TransformPlan {
   const finish = planFinish(spec);
-  // libvips cannot rotate a multi-frame image by a quarter turn, and the finishing pass works on
-  // one frame: those requests get frame one.
-  const wantsAnimation =
-    spec.anim && source.pages > 1 && ANIMATABLE_INPUTS.has(source.format) && spec.rot % 180 === 0 && !finish;
+  // Quarter turns and the finishing pass run frame by frame (`animated-frames.ts`), so every
+  // operation keeps an animation.
+  // libvips turns a multi-frame image only by quarter turns: other angles get frame one.
+  const tiltAngle = spec.rot % 90 === 0 ? undefined : spec.rot;
+  const turn = (tiltAngle === undefined ? spec.rot : 0) as QuarterTurn;
+  const wantsAnimation = spec.anim && source.pages > 1 && ANIMATABLE_INPUTS.has(source.format) && tiltAngle === undefined;
 
-  const quarterTurn = spec.rot % 180 !== 0;
+  const quarterTurn = turn % 180 !== 0;
   const mirrorLeftRight = quarterTurn ? spec.flip === 'v' || spec.flip === 'hv' : spec.flip === 'h' || spec.flip === 'hv';
   const mirrorTopBottom = quarterTurn ? spec.flip === 'h' || spec.flip === 'hv' : spec.flip === 'v' || spec.flip === 'hv';
   const cut = spec.crop ? clampCrop(spec.crop, spec.cropg, source) : spec.icrop && indexRegion(spec.icrop, source);
@@ -91,16 +109,19 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
   const region = limited === whole ? cut : limited;
   // Without a rotation sharp crops the upright image and mirrors afterwards, as the spec reads.
   const crop =
-    region && spec.rot !== 0
-      ? rotateRegion(mirrorRegion(region, source, mirrorLeftRight, mirrorTopBottom), source, spec.rot)
+    region && turn !== 0
+      ? rotateRegion(mirrorRegion(region, source, mirrorLeftRight, mirrorTopBottom), source, turn)
       : region;
   const base = region ?? source;
   // The size the image has when it reaches resize: cropped, then rotated.
-  const before = quarterTurn ? { width: base.height, height: base.width } : { width: base.width, height: base.height };
+  const before = tiltAngle !== undefined
+    ? turnedCanvas(base, tiltAngle)
+    : quarterTurn ? { width: base.height, height: base.width } : { width: base.width, height: base.height };
 
   const padding = spec.bg !== undefined ? parseHexColour(spec.bg) : source.hasAlpha ? TRANSPARENT : WHITE;
   const resize = planResize(spec, before, limits, padding);
-  const gainsAlpha = (resize?.fit === 'contain' && padding.alpha < 1) || finish?.mask !== undefined;
+  const gainsAlpha =
+    (resize?.fit === 'contain' && padding.alpha < 1) || finish?.mask !== undefined || (tiltAngle !== undefined && padding.alpha < 1);
   const negotiated = spec.fm.startsWith('auto-');
   const format = formatForSize(resolveFormat(spec, source, wantsAnimation), negotiated, resizedSize(before, resize), source.hasAlpha || gainsAlpha);
   const animated = wantsAnimation && ANIMATABLE_OUTPUTS.has(format);
@@ -110,12 +131,21 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
       ? spec.bg !== undefined ? { ...parseHexColour(spec.bg), alpha: 1 } : WHITE
       : undefined;
   const quality = qualityFor(format, spec);
+  const keepsColour = spec.colour !== 'srgb' && !animated;
+  const p3 = keepsColour && source.wideGamut === true && PROFILED_OUTPUTS.has(format);
+  // sharp keeps a gain map through crops, resizes, quarter turns, mirrors, blur and sharpen (resized
+  // with the image), only from JPEG to JPEG, and refuses it with `sat` (modulate), the
+  // entropy/attention crops and the raw finishing pass: there, and in other formats, it is dropped.
+  const gainMap =
+    keepsColour && source.gainMap === true && source.format === 'jpeg' && format === 'jpeg' && !finish && tiltAngle === undefined &&
+    spec.sat === undefined && spec.pos !== 'entropy' && spec.pos !== 'attention';
 
   return {
     animated,
     ...(source.format === 'svg' && { density: svgDensity(spec, before, limits) }),
     ...(crop && { crop }),
-    rotate: spec.rot,
+    rotate: turn,
+    ...(tiltAngle !== undefined && { tilt: { angle: tiltAngle, background: padding } }),
     mirrorLeftRight,
     mirrorTopBottom,
     ...(resize && { resize }),
@@ -128,6 +158,8 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
       format,
       ...(quality !== undefined && { quality }),
       economy: spec.eco === true,
+      ...(p3 && { p3: true as const }),
+      ...(gainMap && { gainMap: true as const }),
     },
   };
 }

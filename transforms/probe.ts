@@ -3,6 +3,7 @@
  * the header only, and refuse pixel bombs before a single pixel is decoded.
  */
 import sharp from 'sharp';
+import { isWideGamut } from './colour-gamut.js';
 import { UnprocessableImageError } from './errors.js';
 import type { TransformLimits } from './limits.js';
 import { sniffFormat, type InputFormat } from './sniff-format.js';
@@ -19,6 +20,10 @@ export interface SourceInfo {
   readonly orientation: number;
   /** Whether it embeds an ICC profile (unknown when absent: then treated as if it did). */
   readonly hasProfile?: boolean;
+  /** Its ICC profile describes an RGB space wider than sRGB (Display P3, Adobe RGB, …). */
+  readonly wideGamut?: true;
+  /** An Ultra HDR / ISO 21496-1 JPEG: it carries a gain map. */
+  readonly gainMap?: true;
 }
 
 export async function probeSource(input: Buffer, limits: TransformLimits): Promise<SourceInfo> {
@@ -31,5 +36,15 @@ export async function probeSource(input: Buffer, limits: TransformLimits): Promi
   if (width * height > limits.maxInputPixels) {
     throw new UnprocessableImageError('IMAGE_TOO_LARGE', `source is ${width}x${height}, above the ${limits.maxInputPixels}-pixel limit`);
   }
-  return { format, width, height, hasAlpha: metadata.hasAlpha, pages: metadata.pages ?? 1, orientation: metadata.orientation ?? 1, hasProfile: metadata.hasProfile === true };
+  return {
+    format,
+    width,
+    height,
+    hasAlpha: metadata.hasAlpha,
+    pages: metadata.pages ?? 1,
+    orientation: metadata.orientation ?? 1,
+    hasProfile: metadata.hasProfile === true,
+    ...(isWideGamut(metadata.icc) && { wideGamut: true as const }),
+    ...(metadata.gainMap !== undefined && { gainMap: true as const }),
+  };
 }

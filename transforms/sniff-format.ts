@@ -6,7 +6,10 @@
  */
 import { UnsupportedFormatError } from './errors.js';
 
-export type InputFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'avif' | 'tiff' | 'svg';
+export type InputFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'avif' | 'heic' | 'tiff' | 'svg';
+
+/** Major brands of HEVC-coded HEIF (phones) and of generic HEIF, as the HEIC decoder accepts them. */
+const HEIC_BRANDS: ReadonlySet<string> = new Set(['heic', 'heix', 'hevc', 'hevx', 'mif1', 'msf1']);
 
 const ascii = (bytes: Uint8Array, start: number, end: number): string =>
   String.fromCharCode(...bytes.subarray(start, end));
@@ -28,8 +31,9 @@ export function sniffFormat(bytes: Uint8Array, options: { allowSvg: boolean }): 
   if (bytes.length >= 4 && (ascii(bytes, 0, 4) === 'II*\0' || ascii(bytes, 0, 4) === 'MM\0*')) return 'tiff';
   const brands = ftypBrands(bytes);
   if (brands.includes('avif') || brands.includes('avis')) return 'avif';
+  if (brands[0] !== undefined && HEIC_BRANDS.has(brands[0])) return 'heic';
   if (brands.length > 0) {
-    throw new UnsupportedFormatError('HEIC/HEIF and other ISO-BMFF images other than AVIF are not supported');
+    throw new UnsupportedFormatError('ISO-BMFF images other than AVIF and HEIC/HEIF are not supported');
   }
   if (looksLikeSvg(bytes)) {
     if (!options.allowSvg) throw new UnsupportedFormatError('SVG sources are disabled (ORIGIN_ALLOW_SVG)');

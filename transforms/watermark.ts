@@ -5,7 +5,7 @@
  */
 import type { Gravity } from './params.js';
 
-interface Placement {
+export interface Placement {
   /** Anchor of the mark on the output. */
   readonly gravity: Gravity;
   /** Distance from the anchored edges, as a share of the output width. */
@@ -47,7 +47,24 @@ export interface TextWatermark extends Placement {
   readonly rotate: number;
 }
 
-export type Watermark = ImageWatermark | TextWatermark;
+/** A logo or a text without a placement of its own: one side of a row watermark. */
+export type RowPart = Omit<ImageWatermark, keyof Placement> | Omit<TextWatermark, keyof Placement>;
+
+/**
+ * A logo and a text side by side, placed as one mark (OSS's mixed watermark: `order_`, `align_`,
+ * `interval_`): the "logo + @username" stamp in one piece.
+ */
+export interface RowWatermark extends Placement {
+  readonly kind: 'row';
+  /** Left to right: `[image, text]` (OSS order_0) or `[text, image]` (order_1). */
+  readonly parts: readonly [RowPart, RowPart];
+  /** Where the shorter part sits against the taller one. */
+  readonly align: 'top' | 'middle' | 'bottom';
+  /** Pixels between the two parts. */
+  readonly interval: number;
+}
+
+export type Watermark = ImageWatermark | TextWatermark | RowWatermark;
 
 /** The family installed by the Dockerfile and CI (Debian's fonts-noto-cjk): Latin and CJK in one. */
 export const DEFAULT_WATERMARK_FONT = 'Noto Sans CJK SC';
@@ -90,9 +107,22 @@ export function singleWatermark(marks: Watermarks | undefined): Watermark | unde
   return list.length === 1 ? list[0] : undefined;
 }
 
-/** The logo of the image watermark among `marks`, if any. */
-export function logoMark(marks: Watermarks | undefined): ImageWatermark | undefined {
-  return marks === undefined ? undefined : watermarkList(marks).find((m): m is ImageWatermark => m.kind === 'image');
+/** The logo among `marks` (an image watermark's, or a row's image part), if any. */
+export function logoMark(marks: Watermarks | undefined): Pick<ImageWatermark, 'key' | 'fromRequest'> | undefined {
+  if (marks === undefined) return undefined;
+  for (const mark of watermarkList(marks)) {
+    if (mark.kind === 'image') return mark;
+    if (mark.kind === 'row') {
+      const image = mark.parts.find((p) => p.kind === 'image');
+      if (image) return image;
+    }
+  }
+  return undefined;
+}
+
+/** Whether `mark` prints text (a text watermark, or a row with a text part). */
+export function hasText(mark: Watermark): boolean {
+  return mark.kind === 'text' || (mark.kind === 'row' && mark.parts.some((p) => p.kind === 'text'));
 }
 
 /**
@@ -111,9 +141,16 @@ export function serializeWatermarks(marks: Watermarks): string {
 export function serializeWatermark(mark: Watermark): string {
   const offset = mark.offset ? `${mark.offset.x}x${mark.offset.y}` : '';
   const common = [mark.gravity, mark.margin, offset, mark.opacity, mark.tile ? 1 : 0];
-  const fields =
-    mark.kind === 'image'
-      ? ['image', encodeURIComponent(mark.key), mark.width, ...common]
-      : ['text', encodeURIComponent(mark.text), encodeURIComponent(mark.font), mark.size, mark.sizePx ?? '', mark.color, mark.shadow ? 1 : 0, mark.rotate, ...common];
-  return fields.join(':');
+  if (mark.kind === 'row') {
+    // Each part percent-encoded whole, so its `:` cannot be read as the row's.
+    const parts = mark.parts.map((p) => encodeURIComponent(bodyFields(p).join(':')));
+    return ['row', mark.align, mark.interval, ...parts, ...common].join(':');
+  }
+  return [...bodyFields(mark), ...common].join(':');
+}
+
+function bodyFields(mark: RowPart): (string | number)[] {
+  return mark.kind === 'image'
+    ? ['image', encodeURIComponent(mark.key), mark.width]
+    : ['text', encodeURIComponent(mark.text), encodeURIComponent(mark.font), mark.size, mark.sizePx ?? '', mark.color, mark.shadow ? 1 : 0, mark.rotate];
 }

@@ -27,6 +27,8 @@ export interface RequestDeps {
   readonly signingKeys: readonly string[];
   /** Delimiters of OSS styles in the path (`a.jpg!thumb`); `!` when omitted. */
   readonly styleDelimiters?: readonly StyleDelimiter[];
+  /** Free watermark text accepted on unsigned URLs (ORIGIN_PUBLIC_TEXT_WATERMARK). */
+  readonly publicTextWatermark?: boolean;
 }
 
 export interface RawRequest {
@@ -65,7 +67,7 @@ export function readRequest(deps: RequestDeps, req: RawRequest): ImageRequest {
 
   const { params, preset } = applyPreset(oss?.kind === 'transform' ? oss.params : query, deps.catalog.presets, deps.presetsOnly);
   const spec = deps.parseSpec(params); // 400 naming each bad parameter
-  const watermark = chooseWatermark(spec, oss?.kind === 'transform' ? oss.watermark : undefined, deps.catalog, signed);
+  const watermark = chooseWatermark(spec, oss?.kind === 'transform' ? oss.watermark : undefined, deps.catalog, signed, deps.publicTextWatermark === true);
   return { kind: 'variant', key, spec, preset, watermark };
 }
 

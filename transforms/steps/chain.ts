@@ -42,6 +42,9 @@ const saturate: ChainStep = (image, _plan, spec) => (spec.sat === undefined ? im
 
 export const CHAIN_STEPS: readonly ChainStep[] = [rotate, mirror, crop, resize, blur, sharpen, saturate];
 
+/** The steps an animation takes frame by frame (libvips would turn the whole strip of frames). */
+export const TURN_STEPS: readonly ChainStep[] = [rotate, mirror];
+
 /** Our positions read like CSS (`right-bottom`); sharp wants `right bottom` or a strategy. */
 function toSharpPosition(position: Position): string | number {
   if (position === 'entropy') return sharp.strategy.entropy;

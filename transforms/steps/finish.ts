@@ -3,7 +3,7 @@
  * pixels, so the first pass is rendered to raw RGBA and each step here takes and returns one raw
  * frame. They run in the order of `FINISH_STEPS`; a step that does not apply returns its input.
  */
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 import type { TransformLimits } from '../limits.js';
 import type { TransformPlan } from '../plan.js';
 import { watermarkList } from '../watermark.js';
@@ -21,6 +21,8 @@ export interface FinishContext {
   readonly limits: TransformLimits;
   /** The logo of an image watermark. */
   readonly logo?: Buffer | undefined;
+  /** Overlays already rendered for a frame size: the frames of an animation share them. */
+  readonly overlays?: Map<string, Promise<OverlayOptions[]>>;
 }
 
 export type FinishStep = (frame: RawFrame, context: FinishContext) => Promise<RawFrame>;
@@ -51,11 +53,16 @@ const levels: FinishStep = async (frame, { finish, limits }) => {
 
 // sharp composites last in a chain, so each composite gets a chain of its own; several
 // watermarks are one composite, stamped in their order (a later one over an earlier one).
-const watermark: FinishStep = async (frame, { finish, limits, logo }) => {
+const watermark: FinishStep = async (frame, { finish, limits, logo, overlays: rendered }) => {
   if (!finish.watermark) return frame;
   const marks = watermarkList(finish.watermark);
-  const overlays = await Promise.all(marks.map((mark) => watermarkOverlay(mark, logo, frame.width, frame.height)));
-  return render(loadFrame(frame, limits).composite(overlays));
+  const size = `${frame.width}x${frame.height}`;
+  let overlays = rendered?.get(size);
+  if (!overlays) {
+    overlays = Promise.all(marks.map((mark) => watermarkOverlay(mark, logo, frame.width, frame.height)));
+    rendered?.set(size, overlays);
+  }
+  return render(loadFrame(frame, limits).composite(await overlays));
 };
 
 /** Rendered here, so that flattening for JPEG happens after the mask, not before it. */

@@ -6,7 +6,10 @@
  */
 import sharp, { type OverlayOptions, type Sharp } from 'sharp';
 import { anchor } from '../geometry.js';
-import type { ImageWatermark, TextWatermark, Watermark } from '../watermark.js';
+import type { ImageWatermark, RowPart, RowWatermark, TextWatermark, Watermark } from '../watermark.js';
+
+type TextBody = Extract<RowPart, { kind: 'text' }>;
+type ImageBody = Extract<RowPart, { kind: 'image' }>;
 
 /** Smallest rendered text height: below it glyphs turn to mush. */
 const MIN_TEXT_PX = 8;
@@ -28,7 +31,7 @@ async function toRawOverlay(image: Sharp, opacity: number) {
   return { input: fadeAlpha(data, opacity), raw: { width: info.width, height: info.height, channels: 4 as const } };
 }
 
-async function renderText(mark: TextWatermark, outputWidth: number) {
+async function renderText(mark: TextWatermark | TextBody, outputWidth: number) {
   const px = Math.max(MIN_TEXT_PX, mark.sizePx ?? Math.round(outputWidth * mark.size));
   const markup = (color: string) => `<span foreground="#${color}">${escapeMarkup(mark.text)}</span>`;
   const render = (color: string) =>
@@ -51,7 +54,7 @@ async function renderText(mark: TextWatermark, outputWidth: number) {
   return image;
 }
 
-async function renderImage(mark: ImageWatermark, logo: Buffer, outputWidth: number) {
+async function renderImage(mark: ImageWatermark | ImageBody, logo: Buffer, outputWidth: number) {
   const { width = 1 } = await sharp(logo).metadata();
   // Scaled down to its share of the output, never up: an enlarged logo would be blurred.
   const target = Math.max(1, Math.min(width, Math.round(outputWidth * mark.width)));
@@ -62,11 +65,33 @@ async function renderImage(mark: ImageWatermark, logo: Buffer, outputWidth: numb
  * The composite operation for `mark` on an output of `width`×`height`. `logo` holds the image
  * watermark's bytes (ignored for text). A mark larger than the output is shrunk to fit.
  */
+function renderBody(mark: RowPart, logo: Buffer | undefined, outputWidth: number): Promise<Sharp> {
+  if (mark.kind === 'text') return renderText(mark, outputWidth);
+  if (!logo) throw new Error('image watermark without its logo bytes');
+  return renderImage(mark, logo, outputWidth);
+}
+
+/** The two parts side by side, `interval` px apart, the shorter aligned against the taller. */
+async function renderRow(mark: RowWatermark, logo: Buffer | undefined, outputWidth: number): Promise<Sharp> {
+  const [first, second] = await Promise.all(
+    mark.parts.map(async (part) => {
+      const { data, info } = await (await renderBody(part, logo, outputWidth)).ensureAlpha().png().toBuffer({ resolveWithObject: true });
+      return { data, width: info.width, height: info.height };
+    }),
+  );
+  if (!first || !second) throw new Error('a row watermark has two parts');
+  const height = Math.max(first.height, second.height);
+  const top = (h: number) => (mark.align === 'top' ? 0 : mark.align === 'bottom' ? height - h : Math.floor((height - h) / 2));
+  const row = sharp({ create: { width: first.width + mark.interval + second.width, height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+    .composite([
+      { input: first.data, left: 0, top: top(first.height) },
+      { input: second.data, left: first.width + mark.interval, top: top(second.height) },
+    ]);
+  return sharp(await row.png().toBuffer());
+}
+
 export async function watermarkOverlay(mark: Watermark, logo: Buffer | undefined, width: number, height: number): Promise<OverlayOptions> {
-  let image: Sharp;
-  if (mark.kind === 'text') image = await renderText(mark, width);
-  else if (logo) image = await renderImage(mark, logo, width);
-  else throw new Error('image watermark without its logo bytes');
+  let image: Sharp = mark.kind === 'row' ? await renderRow(mark, logo, width) : await renderBody(mark, logo, width);
   const margin = mark.offset ?? { x: Math.round(width * mark.margin), y: Math.round(width * mark.margin) };
   const meta = await sharp(await image.png().toBuffer()).metadata();
   const room = { width: Math.max(1, width - 2 * margin.x), height: Math.max(1, height - 2 * margin.y) };

@@ -59,13 +59,12 @@ export const readAutoOrient: OperationReader = (args, _c, problems) => {
 };
 
 /**
- * OSS: 0-360 degrees clockwise; other than quarter turns it enlarges the canvas, which the native
- * grammar cannot express.
+ * OSS: 0-360 degrees clockwise (360 is 0); other than quarter turns the canvas grows to hold the
+ * turned image, as native `rot` does (filled white, or transparent for sources with alpha).
  */
 export const readRotate: OperationReader = (args, c, problems) => {
   const op = 'rotate';
   const degrees = readValue(op, args, int(0, 360), problems);
   if (degrees === undefined) return;
-  if (degrees % 90 !== 0) return void problems.add(op, 'only multiples of 90 are supported');
   c.rotate = (degrees % 360) as Rotation;
 };

@@ -14,7 +14,7 @@
  */
 import { InvalidRequestError } from '../../../transforms/errors.js';
 import { NAME_PATTERN, NAME_RULE } from '../../../transforms/rules.js';
-import { MAX_WATERMARKS, oneOrList, type Watermarks } from '../../../transforms/watermark.js';
+import { logoMark, MAX_WATERMARKS, oneOrList, type Watermarks } from '../../../transforms/watermark.js';
 import type { Collected, OperationReader, OpName } from './collected.js';
 import { readCrop, readIndexCrop } from './crop.js';
 import { readAutoOrient, readFormat, readInterlace, readQuality, readRotate } from './encoding.js';
@@ -111,7 +111,7 @@ function readImage(rest: string, problems: Problems): OssRequest | undefined {
       return { kind: only };
     }
   }
-  if ((collected.watermarks ?? []).filter((m) => m.kind === 'image').length > 1) {
+  if ((collected.watermarks ?? []).filter((m) => logoMark(m) !== undefined).length > 1) {
     problems.add('watermark', 'at most one image watermark per request (text watermarks may be added to it)');
   }
   orderProblems(ops, collected, problems);

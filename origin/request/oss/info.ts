@@ -6,7 +6,7 @@
 import type { ImageInfo } from '../../../transforms/describe-image.js';
 
 const OSS_FORMAT_NAMES: Readonly<Record<ImageInfo['format'], string>> = {
-  jpeg: 'jpg', png: 'png', gif: 'gif', webp: 'webp', avif: 'avif', tiff: 'tiff', svg: 'svg',
+  jpeg: 'jpg', png: 'png', gif: 'gif', webp: 'webp', avif: 'avif', heic: 'heic', tiff: 'tiff', svg: 'svg',
 };
 
 export function toOssInfo(info: ImageInfo): Record<string, { value: string }> {

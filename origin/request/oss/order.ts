@@ -62,6 +62,10 @@ export function orderProblems(ops: readonly Op[], c: Collected, problems: Proble
       if (earlier.stage <= later.stage) continue;
       // Levels never touch alpha, masks touch only alpha: either order gives the same pixels.
       if ((LEVELS.has(first) && MASKS.has(second)) || (MASKS.has(first) && LEVELS.has(second))) continue;
+      if (second === 'rotate' && (c.rotate ?? 0) % 90 !== 0) {
+        problems.add('rotate', `by ${c.rotate} degrees after ${first} is not supported: only quarter turns commute with it (write rotate first)`);
+        continue;
+      }
       if (second === 'rotate' && TURN_COMMUTES.has(first)) {
         if (first === 'resize' && c.resize?.centres) {
           problems.add('rotate', 'after resize with m_fill or m_pad is not supported: the centring can land a pixel apart (write rotate first)');

@@ -1,8 +1,9 @@
 /**
  * OSS `watermark` → a complete native `Watermark` (up to three per request, each its own
- * `watermark` operation, at most one of them an image; OSS's mixed text-and-image watermark
- * within one operation is refused). The largest operation: placement, a text mark and an image mark each
- * have their own keys, and a key of one kind given with the other is refused, not ignored.
+ * `watermark` operation, at most one of them with an image; OSS's mixed text-and-image watermark
+ * within one operation is a row watermark, see `readRow`). The largest operation: placement, a
+ * text mark and an image mark each have their own keys, and a key of one kind given with the
+ * other alone is refused, not ignored.
  *
  * Placement: g (default se) → gravity; x, y (default 10 px, OSS's margins from the anchored
  * edges) → offset; t (opacity 0-100, default 100) → opacity; fill_1 → tile; voffset (vertical
@@ -18,7 +19,7 @@
  * enlarged and a mark larger than the output is shrunk to fit it.
  */
 import { sourceKeyProblem } from '../../../transforms/rules.js';
-import { DEFAULT_WATERMARK_FONT, type ImageWatermark, type TextWatermark } from '../../../transforms/watermark.js';
+import { DEFAULT_WATERMARK_FONT, type ImageWatermark, type RowWatermark, type TextWatermark } from '../../../transforms/watermark.js';
 import type { OperationReader } from './collected.js';
 import { colour, decodeBase64Url, FLAG, GRAVITY, int, readArgs, signedInt, TEXT, type ArgsOf, type ArgType, type Problems } from './grammar.js';
 
@@ -59,23 +60,39 @@ const WATERMARK_ARGS = {
   t: int(0, 100), g: GRAVITY, x: OFFSET, y: OFFSET, voffset: signedInt(-1000, 1000), fill: FLAG, padx: TEXT, pady: TEXT,
   text: MARK_TEXT, type: FONT, color: colour('FFFFFF'), size: int(1, 1000), shadow: int(0, 100), rotate: int(0, 360),
   image: TEXT, P: PERCENT,
-  order: TEXT, align: TEXT, interval: TEXT,
+  order: int(0, 1), align: int(0, 2), interval: int(0, 1000),
 };
 type WatermarkArgs = ArgsOf<typeof WATERMARK_ARGS>;
 
 type PlacementKeys = 'gravity' | 'margin' | 'offset' | 'opacity' | 'tile';
 type TextBody = Omit<TextWatermark, PlacementKeys>;
 type ImageBody = Omit<ImageWatermark, PlacementKeys>;
+type RowBody = Omit<RowWatermark, PlacementKeys>;
+
+const ALIGNS = ['top', 'middle', 'bottom'] as const;
+
+/**
+ * OSS's mixed watermark: the logo and the text side by side, placed as one mark. order_ 0 (the
+ * default) puts the image first (left), 1 the text; align_ 0/1/2 (default 0) aligns them at the
+ * top, middle or bottom; interval_ (0-1000 px, default 0) is the gap between them.
+ */
+function readRow(a: WatermarkArgs, problems: Problems): RowBody | undefined {
+  const text = readTextMark(a);
+  const image = readImageMark(a, problems);
+  const order = a.get('order', 0);
+  const align = a.get('align', 0);
+  const interval = a.get('interval', 0);
+  if (!text || !image || order === undefined || align === undefined || interval === undefined) return undefined;
+  return { kind: 'row', parts: order === 0 ? [image, text] : [text, image], align: ALIGNS[align] ?? 'top', interval };
+}
 
 export const readWatermark: OperationReader = (args, c, problems) => {
   const op = 'watermark';
   const a = readArgs(op, args, WATERMARK_ARGS, problems);
   if (!a) return;
-  a.refuse(['order', 'align', 'interval'], 'mixed text-and-image watermarks are not supported');
   a.refuse(['padx', 'pady'], 'spacing between tiled watermarks is not supported');
   const isText = a.has('text');
   const isImage = a.has('image');
-  if (isText && isImage) return void problems.add(op, 'text_ and image_ together (a mixed watermark) are not supported');
   if (!isText && !isImage) return void problems.add(op, 'needs text_ or image_');
 
   const opacity = a.get('t', 100);
@@ -86,12 +103,16 @@ export const readWatermark: OperationReader = (args, c, problems) => {
   if (voffset !== undefined && voffset !== 0) problems.add(a.param('voffset'), 'only 0 is supported');
   const tile = a.get('fill', false);
 
-  let mark: TextBody | ImageBody | undefined;
-  if (isText) {
+  let mark: TextBody | ImageBody | RowBody | undefined;
+  if (isText && isImage) {
+    mark = readRow(a, problems);
+  } else if (isText) {
+    a.refuse(['order', 'align', 'interval'], 'only apply to mixed watermarks (text_ with image_)');
     a.refuse(['image', 'P'], 'only applies to image watermarks');
     mark = readTextMark(a);
   } else {
     a.refuse(['type', 'color', 'size', 'shadow', 'rotate'], 'only applies to text watermarks');
+    a.refuse(['order', 'align', 'interval'], 'only apply to mixed watermarks (text_ with image_)');
     mark = readImageMark(a, problems);
   }
   if (!mark || !gravity || opacity === undefined || x === undefined || y === undefined || tile === undefined) return;

@@ -9,6 +9,7 @@ import { DEFAULT_PRESET_FILE } from '../presets/default-presets.js';
 import { createPresetCatalog, PresetFileError, type PresetCatalog } from '../presets/preset-registry.js';
 import { createSpecParser, type SpecParser } from '../transforms/parse-spec.js';
 import { ConfigError, type Config } from './config.js';
+import { createRequestMemo } from './flow/request-memo.js';
 import type { FlowDeps } from './flow/serve-image.js';
 import { buildServer } from './http/server.js';
 import { createOriginals } from './load/originals.js';
@@ -47,7 +48,13 @@ export interface OriginParts {
 }
 
 /** Throws ConfigError when the presets are broken, so start-up stops naming them. */
-export function createOriginParts(config: Config, source: ImageSource): OriginParts {
+/** Choices tests make; an app embedding the origin needs none. */
+export interface OriginOptions {
+  /** Bytes per level of the memo of read requests (`flow/request-memo.ts`); 0 reads every request afresh. */
+  readonly requestMemoBytes?: number;
+}
+
+export function createOriginParts(config: Config, source: ImageSource, options: OriginOptions = {}): OriginParts {
   const { load, cache, limits, responses } = config;
   const parseSpec = createSpecParser(limits);
   const catalog = loadPresets(config, parseSpec);
@@ -57,8 +64,9 @@ export function createOriginParts(config: Config, source: ImageSource): OriginPa
   const metrics = createMetrics({ queueDepth: () => transformQueue.queued, inflightTransforms: () => transformQueue.running });
   const originals = createOriginals({ source, cache, queue: fetchQueue, metrics, allowSvg: limits.allowSvg });
   const variants = createVariants({ originals, limits, cache, queue: transformQueue, degradeQueueDepth: load.degradeQueueDepth, metrics });
+  const reading = { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys, styleDelimiters: config.presets.styleDelimiters };
   const flow: FlowDeps = {
-    reading: { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys, styleDelimiters: config.presets.styleDelimiters },
+    memo: createRequestMemo(reading, options.requestMemoBytes),
     hints: config.hints,
     limits,
     originals,
@@ -70,8 +78,8 @@ export function createOriginParts(config: Config, source: ImageSource): OriginPa
   return { flow, metrics, transformQueue };
 }
 
-export function createOrigin(config: Config, source: ImageSource, logger: FastifyBaseLogger): Origin {
-  const { flow, metrics, transformQueue } = createOriginParts(config, source);
+export function createOrigin(config: Config, source: ImageSource, logger: FastifyBaseLogger, options: OriginOptions = {}): Origin {
+  const { flow, metrics, transformQueue } = createOriginParts(config, source, options);
   let ready = false;
   const { app, inFlightRequests } = buildServer({
     flow,

@@ -9,16 +9,17 @@ import type { TransformLimits } from '../../transforms/limits.js';
 import type { FallbackConfig } from '../delivery-config.js';
 import { resolveHints, type HintSteps } from '../http/client-hints.js';
 import { hasConditions, type ConditionalHeaders } from '../http/conditional.js';
-import { formatToken } from '../http/negotiate-format.js';
 import { economyJob, imageJob, infoJob, type Job } from '../load/jobs.js';
 import type { Originals } from '../load/originals.js';
 import type { Variants } from '../load/variants.js';
-import { readRequest, type RawRequest, type RequestDeps } from '../request/read-request.js';
+import type { RawRequest } from '../request/read-request.js';
 import { answer, answerFromStat, imagePolicy, type ImageResponse, type ResponsePolicy } from './answer.js';
 import { answerFallback, planFallback } from './fallback.js';
+import type { Plan, RequestMemo } from './request-memo.js';
 
 export interface FlowDeps {
-  readonly reading: RequestDeps;
+  /** Stages 1 to 4 (reading with its RequestDeps) remembered per URL and the header values they used (`request-memo.ts`). */
+  readonly memo: RequestMemo;
   readonly hints: HintSteps;
   readonly limits: TransformLimits;
   readonly originals: Originals;
@@ -29,41 +30,50 @@ export interface FlowDeps {
 }
 
 export interface IncomingRequest extends RawRequest {
-  /** Aborts when the client hangs up or the request's deadline passes. */
+  /**
+   * Aborts when the client hangs up or the request's deadline passes. Read only when the request
+   * has to wait for something (a stat, a fetch, a transform), so the route may make it on first use.
+   */
   readonly signal: AbortSignal;
 }
 
 export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<ImageResponse> {
   // 1. Read and verify: signature, key, dialect (native, preset, OSS, info), parameters. 400/403/404.
-  const request = readRequest(deps.reading, req);
-  let job: Job;
-  let policy: ResponsePolicy = { cacheControl: deps.cacheControl, degradedCacheControl: deps.degradedCacheControl, vary: [] };
-  if (request.kind === 'info') job = infoJob(request.key, request.shape);
-  else {
+  //    Remembered per URL; a signed URL's signature is checked on every request.
+  const read = deps.memo.read(req);
+  const { request } = read;
+  let plan: Plan;
+  if (request.kind === 'info') {
+    plan = read.plan('info', () => ({ job: infoJob(request.key, request.shape), policy: { cacheControl: deps.cacheControl, degradedCacheControl: deps.degradedCacheControl, vary: [] } }));
+  } else {
     // 2. Apply hints: w=auto, dpr=auto and Save-Data from the client hints, snapped to steps.
     const hints = resolveHints(request.spec, req.header, deps.hints, request.preset?.width);
     // 3. Negotiate: Accept (or the CDN's X-Image-Format-Token) → avif | webp | legacy.
-    const token = formatToken(req.header);
+    const token = deps.memo.formatToken(req.header);
     // 4. Canonicalize: DPR applied, sizes capped, defaults and quality decided, no-ops dropped.
-    const context = { token, ...hints, qualities: request.preset?.qualities, watermark: request.watermark };
-    const spec = canonicalizeSpec(request.spec, context, deps.limits);
-    job = imageJob(request.key, spec);
-    policy = imagePolicy(spec, hints.vary, request.preset?.cacheControl ?? deps.cacheControl, deps.degradedCacheControl);
+    //    Remembered per request and everything else it depends on: the token and the hints.
+    plan = read.plan(`${token} ${hints.dpr} ${hints.deviceWidth ?? ''} ${hints.saveData === true}`, () => {
+      const context = { token, ...hints, qualities: request.preset?.qualities, watermark: request.watermark };
+      const spec = canonicalizeSpec(request.spec, context, deps.limits);
+      const policy = imagePolicy(spec, hints.vary, request.preset?.cacheControl ?? deps.cacheControl, deps.degradedCacheControl);
+      return { job: imageJob(request.key, spec), policy, preset: request.preset };
+    });
   }
+  const { job, policy } = plan;
   const conditions = { ifNoneMatch: req.header('if-none-match'), ifModifiedSince: req.header('if-modified-since') };
   try {
-    return await produceAndAnswer(deps, req.signal, conditions, policy, job);
+    return await produceAndAnswer(deps, req, conditions, policy, job);
   } catch (error) {
     // 9. Fall back: a missing source answers the fallback image, made like the request (502 when it is missing too).
-    const fallback = planFallback(deps.fallback, error, job, policy, request.kind === 'variant' ? request.preset : undefined);
+    const fallback = planFallback(deps.fallback, error, job, policy, plan.preset);
     if (!fallback) throw error;
     const fallbackConditions = fallback.conditional ? conditions : {};
-    return answerFallback(deps.fallback, () => produceAndAnswer(deps, req.signal, fallbackConditions, fallback.policy, fallback.job));
+    return answerFallback(deps.fallback, () => produceAndAnswer(deps, req, fallbackConditions, fallback.policy, fallback.job));
   }
 }
 
 /** Stages 5 to 8, for one job: from the tiers, a 304 from a stat, or made now. */
-async function produceAndAnswer(deps: FlowDeps, signal: AbortSignal, conditions: ConditionalHeaders, policy: ResponsePolicy, job: Job): Promise<ImageResponse> {
+async function produceAndAnswer(deps: FlowDeps, req: IncomingRequest, conditions: ConditionalHeaders, policy: ResponsePolicy, job: Job): Promise<ImageResponse> {
   // 5. Consult the tiers: the variant, or under pressure its cheaper twin (a kept full-quality one still wins).
   let chosen = job;
   let kept = deps.variants.lookup(job);
@@ -73,13 +83,13 @@ async function produceAndAnswer(deps: FlowDeps, signal: AbortSignal, conditions:
 
   // 6. Answer conditionally: a (coalesced, queued) source stat, then 304 without fetching anything.
   if (hasConditions(conditions)) {
-    const stat = await deps.originals.stat(job.key, signal);
+    const stat = await deps.originals.stat(job.key, req.signal);
     const notModified = answerFromStat(conditions, policy, economy ? [job, economy] : [job], stat);
     if (notModified) return notModified;
   }
 
   // 7. Produce: join the same variant in flight, or reserve a transform place (503), fetch, transform.
-  const made = await deps.variants.make(chosen, signal);
+  const made = await deps.variants.make(chosen, req.signal);
 
   // 8. Answer: 200 with the variant, or 304 if the client already holds it.
   return answer(conditions, policy, chosen, made, false);

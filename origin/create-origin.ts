@@ -16,6 +16,7 @@ import { createOriginals } from './load/originals.js';
 import { createVariants } from './load/variants.js';
 import { createWorkQueue, type WorkQueue } from './load/work-queue.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import type { RequestDeps } from './request/read-request.js';
 import type { ImageSource } from './sources/source.js';
 
 export interface Origin {
@@ -43,6 +44,8 @@ function loadPresets(config: Config, parseSpec: SpecParser): PresetCatalog {
 /** The request flow's dependencies and what observes them, without an HTTP server around them. */
 export interface OriginParts {
   readonly flow: FlowDeps;
+  /** What reading a request needs (the memo's own input; tests build a memo-less flow from it). */
+  readonly reading: RequestDeps;
   readonly metrics: Metrics;
   readonly transformQueue: WorkQueue;
 }
@@ -64,7 +67,7 @@ export function createOriginParts(config: Config, source: ImageSource, options: 
   const metrics = createMetrics({ queueDepth: () => transformQueue.queued, inflightTransforms: () => transformQueue.running });
   const originals = createOriginals({ source, cache, queue: fetchQueue, metrics, allowSvg: limits.allowSvg });
   const variants = createVariants({ originals, limits, cache, queue: transformQueue, degradeQueueDepth: load.degradeQueueDepth, metrics });
-  const reading = { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys, styleDelimiters: config.presets.styleDelimiters };
+  const reading: RequestDeps = { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys, styleDelimiters: config.presets.styleDelimiters };
   const flow: FlowDeps = {
     memo: createRequestMemo(reading, options.requestMemoBytes),
     hints: config.hints,
@@ -75,7 +78,7 @@ export function createOriginParts(config: Config, source: ImageSource, options: 
     degradedCacheControl: responses.degradedCacheControl,
     fallback: config.delivery.fallback,
   };
-  return { flow, metrics, transformQueue };
+  return { flow, reading, metrics, transformQueue };
 }
 
 export function createOrigin(config: Config, source: ImageSource, logger: FastifyBaseLogger, options: OriginOptions = {}): Origin {

@@ -15,6 +15,10 @@
  * The hints are resolved and the token negotiated on every request (a few header reads), so two
  * requests that differ in any header the answer depends on never share a plan. Both levels are
  * bounded LRUs: a client sending endless distinct URLs evicts old entries, never grows memory.
+ *
+ * Measured on the 2-core VM, `serveImage` on a kept variant (200 and 304 alternating, minimum of
+ * 15 batches): 34.9 µs per hit reading every request afresh, 2.1 µs with this memo and the
+ * prebuilt answers of `answer.ts` (README "Start-up and hit-path figures").
  */
 import { LRUCache } from 'lru-cache';
 import type { Preset } from '../../presets/preset-registry.js';

@@ -12,9 +12,11 @@ import { ConfigError, type Config } from './config.js';
 import type { FlowDeps } from './flow/serve-image.js';
 import { buildServer } from './http/server.js';
 import { createOriginals } from './load/originals.js';
+import { createRequestMemo } from './flow/request-memo.js';
 import { createVariants } from './load/variants.js';
 import { createWorkQueue, type WorkQueue } from './load/work-queue.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import type { RequestDeps } from './request/read-request.js';
 import type { ImageSource } from './sources/source.js';
 import { createObjectStore } from './store/create-result-store.js';
 import { createResultTier, type ResultTier } from './store/result-tier.js';
@@ -55,6 +57,8 @@ export function loadPresets(config: Config, parseSpec: SpecParser): PresetCatalo
 /** The request flow's dependencies and what observes them, without an HTTP server around them. */
 export interface OriginParts {
   readonly flow: FlowDeps;
+  /** What reading a request needs (the memo's own input; tests build a memo-less flow from it). */
+  readonly reading: RequestDeps;
   readonly metrics: Metrics;
   readonly transformQueue: WorkQueue;
   readonly results?: ResultTier | undefined;
@@ -97,8 +101,16 @@ export function createOriginParts(config: Config, source: ImageSource, logger?: 
     log: storeLog,
     ...(webhook && { onPurged: webhook }),
   });
+  const reading: RequestDeps = {
+    parseSpec,
+    catalog,
+    presetsOnly: config.presets.only,
+    signingKeys: config.signingKeys,
+    styleDelimiters: config.presets.styleDelimiters,
+    publicTextWatermark: config.presets.publicTextWatermark,
+  };
   const flow: FlowDeps = {
-    reading: { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys, styleDelimiters: config.presets.styleDelimiters, publicTextWatermark: config.presets.publicTextWatermark },
+    memo: createRequestMemo(reading),
     hints: config.hints,
     limits,
     originals,
@@ -117,6 +129,7 @@ export function createOriginParts(config: Config, source: ImageSource, logger?: 
           registry: catalog.presets,
           dprSteps: config.hints.dpr,
           flow,
+          reading,
           variants,
           results,
           transformQueue,
@@ -126,7 +139,7 @@ export function createOriginParts(config: Config, source: ImageSource, logger?: 
           onFailure: (key, variant, error) => logger?.warn({ key, variant, error: error instanceof Error ? error.message : String(error) }, 'pre-render failed'),
         })
       : undefined;
-  return { flow, metrics, transformQueue, results, takedown, prerender };
+  return { flow, reading, metrics, transformQueue, results, takedown, prerender };
 }
 
 export function createOrigin(config: Config, source: ImageSource, logger: FastifyBaseLogger): Origin {

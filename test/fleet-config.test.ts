@@ -17,10 +17,10 @@ import { createSource } from '../origin/sources/create-source.js';
 import type { SourceKey } from '../origin/sources/source.js';
 import { listenOnLoopback } from './helpers/loopback-server.js';
 
-function problems(env: Record<string, string>): string {
+async function problems(env: Record<string, string>): Promise<string> {
   try {
     const config = loadConfig(env);
-    createOriginParts(config, createSource(config));
+    createOriginParts(config, await createSource(config));
   } catch (error) {
     assert.ok(error instanceof ConfigError, String(error));
     return error.message;
@@ -28,13 +28,13 @@ function problems(env: Record<string, string>): string {
   assert.fail('expected a ConfigError');
 }
 
-test('the admin port needs its token, pre-rendering a result store and presets that exist', () => {
-  assert.match(problems({ ORIGIN_ADMIN_PORT: '9465' }), /ORIGIN_ADMIN_TOKEN: required with ORIGIN_ADMIN_PORT/);
-  assert.match(problems({ ORIGIN_ADMIN_PORT: '9465', ORIGIN_ADMIN_TOKEN: 'short' }), /ORIGIN_ADMIN_TOKEN: needs at least 16 characters/);
-  assert.match(problems({ ORIGIN_PRERENDER: 'thumb' }), /ORIGIN_PRERENDER: needs ORIGIN_RESULT_STORE/);
-  assert.match(problems({ ORIGIN_PRERENDER: 'thumb,nope', ORIGIN_RESULT_STORE: 'fs:/tmp/x' }), /ORIGIN_PRERENDER: no preset named "nope"/);
-  assert.match(problems({ ORIGIN_RESULT_STORE: 'gs://bucket' }), /ORIGIN_RESULT_STORE: expected s3:\/\/<bucket>/);
-  assert.match(problems({ ORIGIN_RESULT_STORE: 's3://results', RESULT_AWS_ACCESS_KEY_ID: 'x' }), /RESULT_AWS_ACCESS_KEY_ID \/ RESULT_AWS_SECRET_ACCESS_KEY: set both or neither/);
+test('the admin port needs its token, pre-rendering a result store and presets that exist', async () => {
+  assert.match(await problems({ ORIGIN_ADMIN_PORT: '9465' }), /ORIGIN_ADMIN_TOKEN: required with ORIGIN_ADMIN_PORT/);
+  assert.match(await problems({ ORIGIN_ADMIN_PORT: '9465', ORIGIN_ADMIN_TOKEN: 'short' }), /ORIGIN_ADMIN_TOKEN: needs at least 16 characters/);
+  assert.match(await problems({ ORIGIN_PRERENDER: 'thumb' }), /ORIGIN_PRERENDER: needs ORIGIN_RESULT_STORE/);
+  assert.match(await problems({ ORIGIN_PRERENDER: 'thumb,nope', ORIGIN_RESULT_STORE: 'fs:/tmp/x' }), /ORIGIN_PRERENDER: no preset named "nope"/);
+  assert.match(await problems({ ORIGIN_RESULT_STORE: 'gs://bucket' }), /ORIGIN_RESULT_STORE: expected s3:\/\/<bucket>/);
+  assert.match(await problems({ ORIGIN_RESULT_STORE: 's3://results', RESULT_AWS_ACCESS_KEY_ID: 'x' }), /RESULT_AWS_ACCESS_KEY_ID \/ RESULT_AWS_SECRET_ACCESS_KEY: set both or neither/);
 });
 
 test('the result store takes the source\'s S3 settings unless RESULT_* override them; the memory TTL shortens', () => {
@@ -66,7 +66,7 @@ test('degraded (economy) variants are never written to the store; full-quality o
   const dir = await mkdtemp(path.join(os.tmpdir(), 'results-eco-'));
   try {
     const config = loadConfig({ ORIGIN_RESULT_STORE: `fs:${dir}` });
-    const { results } = createOriginParts(config, createSource(config));
+    const { results } = createOriginParts(config, await createSource(config));
     const spec = canonicalizeSpec({ w: 100 }, { token: 'avif', dpr: 1 }, DEFAULT_LIMITS);
     const full = imageJob('a.jpg' as SourceKey, spec);
     const cheap = economyJob(full)!;

@@ -17,9 +17,9 @@ interface Flow extends OriginParts {
   readonly calls: { fetch: number; stat: number };
 }
 
-function flow(env: Record<string, string> = {}): Flow {
+async function flow(env: Record<string, string> = {}): Promise<Flow> {
   const config = loadConfig({ ORIGIN_SOURCE: `fs:${SAMPLES}`, ...env });
-  const real = createSource(config);
+  const real = await createSource(config);
   const calls = { fetch: 0, stat: 0 };
   const source: ImageSource = {
     description: real.description,
@@ -41,7 +41,7 @@ const transforms = async (parts: OriginParts) =>
 
 describe('serveImage', () => {
   test('a new variant is made once, then answered from the variant tier', async () => {
-    const parts = flow();
+    const parts = await flow();
     const first = await serveImage(parts.flow, request('/evening-glow.jpg?w=300&fm=webp'));
     assert.equal(first.status, 200);
     assert.equal(first.headers['content-type'], 'image/webp');
@@ -55,7 +55,7 @@ describe('serveImage', () => {
   });
 
   test('concurrent requests for one variant share one transform and one fetch', async () => {
-    const parts = flow();
+    const parts = await flow();
     const answers = await Promise.all(Array.from({ length: 5 }, () => serveImage(parts.flow, request('/evening-glow.jpg?w=200&fm=jpeg'))));
     assert.equal(new Set(answers.map((a) => a.headers.etag)).size, 1);
     assert.equal(await transforms(parts), 1);
@@ -63,8 +63,8 @@ describe('serveImage', () => {
   });
 
   test('a conditional request for a variant not kept is a 304 after a stat, with no fetch or transform', async () => {
-    const made = await serveImage(flow().flow, request('/evening-glow.jpg?w=120&fm=avif'));
-    const parts = flow();
+    const made = await serveImage((await flow()).flow, request('/evening-glow.jpg?w=120&fm=avif'));
+    const parts = await flow();
     const conditional = request('/evening-glow.jpg?w=120&fm=avif', { 'If-None-Match': made.headers.etag! });
     const answers = await Promise.all([serveImage(parts.flow, conditional), serveImage(parts.flow, conditional)]);
     assert.deepEqual(answers.map((a) => a.status), [304, 304]);
@@ -74,7 +74,7 @@ describe('serveImage', () => {
   });
 
   test('fm=auto names the token in Vary and X-Image-Format-Token; hints add theirs', async () => {
-    const parts = flow();
+    const parts = await flow();
     const answer = await serveImage(parts.flow, request('/evening-glow.jpg?w=auto', { Accept: 'image/avif,image/webp,*/*', 'Sec-CH-Width': '500' }));
     assert.equal(answer.headers['content-type'], 'image/avif');
     assert.equal(answer.headers['x-image-format-token'], 'avif');
@@ -86,7 +86,7 @@ describe('serveImage', () => {
   });
 
   test('under pressure a new variant is its economy twin: WebP for AVIF, a short Cache-Control, its own key', async () => {
-    const parts = flow({ ORIGIN_DEGRADE_QUEUE_DEPTH: '1' });
+    const parts = await flow({ ORIGIN_DEGRADE_QUEUE_DEPTH: '1' });
     const held = parts.transformQueue.reserve(); // one transform admitted and not yet running
     try {
       const answer = await serveImage(parts.flow, request('/evening-glow.jpg?w=150', { Accept: 'image/avif,image/webp' }));
@@ -101,7 +101,7 @@ describe('serveImage', () => {
   });
 
   test('under pressure a request as cheap as those before it keeps full quality; an untimed expensive one is degraded', async () => {
-    const parts = flow({ ORIGIN_DEGRADE_QUEUE_DEPTH: '1' });
+    const parts = await flow({ ORIGIN_DEGRADE_QUEUE_DEPTH: '1' });
     const avif = { Accept: 'image/avif,image/webp' };
     // Times the cheap kind: thumbnails of this photo (one cost class: same size step, same source).
     for (const w of [120, 124, 128]) await serveImage(parts.flow, request(`/evening-glow.jpg?w=${w}`, avif));
@@ -119,7 +119,7 @@ describe('serveImage', () => {
   });
 
   test('under pressure a request joins the full-quality transform already running instead of degrading', async () => {
-    const parts = flow({ ORIGIN_DEGRADE_QUEUE_DEPTH: '1' });
+    const parts = await flow({ ORIGIN_DEGRADE_QUEUE_DEPTH: '1' });
     const url = '/evening-glow.jpg?w=1200&fm=avif';
     const first = serveImage(parts.flow, request(url));
     await new Promise((resolve) => setImmediate(resolve)); // the first has reserved its queue place
@@ -131,14 +131,14 @@ describe('serveImage', () => {
   });
 
   test('info requests answer JSON about the source', async () => {
-    const answer = await serveImage(flow().flow, request('/leaf-alpha.png?info=1'));
+    const answer = await serveImage((await flow()).flow, request('/leaf-alpha.png?info=1'));
     assert.equal(answer.headers['content-type'], 'application/json; charset=utf-8');
     const info = JSON.parse(answer.body!.toString()) as { format: string; hasAlpha: boolean };
     assert.deepEqual([info.format, info.hasAlpha], ['png', true]);
   });
 
   test('bad requests are refused before the source is asked', async () => {
-    const parts = flow();
+    const parts = await flow();
     await assert.rejects(serveImage(parts.flow, request('/evening-glow.jpg?w=0')), { status: 400, code: 'INVALID_PARAMS' });
     await assert.rejects(serveImage(parts.flow, request('/..%2fetc/passwd?w=10')), { status: 400, code: 'INVALID_KEY' });
     await assert.rejects(serveImage(parts.flow, request('/evening-glow.jpg?preset=nope')), { status: 404, code: 'UNKNOWN_PRESET' });

@@ -56,9 +56,9 @@ describe('origin with an http(s):// source', () => {
     assert.ok(!storage.requests.some((s) => s.url.includes('steal')));
   });
 
-  test('a loopback base is refused at start-up unless explicitly allowed', () => {
+  test('a loopback base is refused at start-up unless explicitly allowed', async () => {
     const config = loadConfig({ ORIGIN_SOURCE: `${storage.origin}/base/` });
-    assert.throws(() => createSource(config), (e) => e instanceof ConfigError && /ORIGIN_HTTP_ALLOW_PRIVATE/.test(e.message));
+    await assert.rejects(createSource(config), (e) => e instanceof ConfigError && /ORIGIN_HTTP_ALLOW_PRIVATE/.test(e.message));
   });
 
   test('a host name resolving to loopback is refused when connecting', async () => {

@@ -53,7 +53,7 @@ export async function runPrerenderCli(options: PrerenderCliOptions, out: NodeJS.
     err.write('image-origin: give keys to pre-render, or --from-file keys.txt\n');
     return 2;
   }
-  const source = createSource(config);
+  const source = await createSource(config);
   const parts = createOriginParts(config, source);
   const prerender = parts.prerender!;
   const counts: PrerenderCounts = { done: 0, skipped: 0, failed: 0 };

@@ -14,11 +14,13 @@ import { LRUCache } from 'lru-cache';
 import type { FormatToken } from '../../transforms/formats.js';
 import type { PresetRegistry } from '../../presets/preset-registry.js';
 import { OverloadedError } from '../errors.js';
+import { createRequestMemo } from '../flow/request-memo.js';
 import { planRequest, type FlowDeps } from '../flow/serve-image.js';
 import type { Job } from '../load/jobs.js';
 import type { Variants } from '../load/variants.js';
 import type { WorkQueue } from '../load/work-queue.js';
 import type { Metrics } from '../metrics.js';
+import type { RequestDeps } from '../request/read-request.js';
 import { encodeS3Key } from '../sources/s3-request.js';
 import type { SourceKey } from '../sources/source.js';
 import type { ResultTier } from '../store/result-tier.js';
@@ -46,6 +48,8 @@ export interface PrerenderDeps {
   readonly registry: PresetRegistry;
   readonly dprSteps: readonly number[];
   readonly flow: FlowDeps;
+  /** How the flow reads requests: pre-renders read theirs without signatures and without a memo. */
+  readonly reading: RequestDeps;
   readonly variants: Variants;
   readonly results: ResultTier;
   readonly transformQueue: WorkQueue;
@@ -66,9 +70,9 @@ const RECENT_EVENTS = 50_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** Every pre-render job of `key`, de-duplicated by variant key (a preset that fixes `fm` ignores the token). */
-export function planPrerender(deps: Pick<PrerenderDeps, 'presets' | 'registry' | 'dprSteps' | 'flow'>, key: SourceKey): Job[] {
+export function planPrerender(deps: Pick<PrerenderDeps, 'presets' | 'registry' | 'dprSteps' | 'flow' | 'reading'>, key: SourceKey): Job[] {
   // The URL signature guards the CDN-facing port; a pre-render plans its own requests.
-  const flow: FlowDeps = { ...deps.flow, reading: { ...deps.flow.reading, signingKeys: [] }, isBlocked: undefined };
+  const flow: FlowDeps = { ...deps.flow, memo: createRequestMemo({ ...deps.reading, signingKeys: [] }, 0), isBlocked: undefined };
   const jobs = new Map<string, Job>();
   const path = `/${encodeS3Key(key)}`;
   for (const name of deps.presets) {

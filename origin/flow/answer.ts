@@ -66,8 +66,28 @@ function labels(policy: ResponsePolicy, job: Job) {
   return { vary, formatToken, cacheControl: isEconomy(job) ? policy.degradedCacheControl : policy.cacheControl };
 }
 
+/**
+ * The two answers a kept variant gives under one policy (200 and 304) never change, so a tier hit
+ * builds them once: keyed by the variant object (one per tier entry; gone with it) and the policy
+ * (one per remembered plan, `request-memo.ts`). Building the headers was half a memoised hit's work.
+ */
+const keptAnswers = new WeakMap<Variant, WeakMap<ResponsePolicy, { readonly ok: ImageResponse; readonly notModified: ImageResponse }>>();
+
 /** 200 with the variant, or 304 when the client already holds it: no work either way. */
 export function answer(conditions: ConditionalHeaders, policy: ResponsePolicy, job: Job, variant: Variant, fromTier: boolean): ImageResponse {
+  if (!fromTier) return buildAnswer(conditions, policy, job, variant, false);
+  let byPolicy = keptAnswers.get(variant);
+  if (byPolicy === undefined) keptAnswers.set(variant, (byPolicy = new WeakMap()));
+  let answers = byPolicy.get(policy);
+  if (answers === undefined) {
+    // `job` is the one the tier was asked for (its variant key is this variant's), so the answers are the same for every hit.
+    answers = { ok: buildAnswer({}, policy, job, variant, true), notModified: buildAnswer({ ifNoneMatch: variant.etag }, policy, job, variant, true) };
+    byPolicy.set(policy, answers);
+  }
+  return isNotModified(conditions, variant.etag, variant.lastModified) ? answers.notModified : answers.ok;
+}
+
+function buildAnswer(conditions: ConditionalHeaders, policy: ResponsePolicy, job: Job, variant: Variant, fromTier: boolean): ImageResponse {
   const timings: Timings = fromTier ? { cache: 'hit' } : { sourceMs: variant.sourceMs, transformMs: variant.transformMs };
   const common = { ...labels(policy, job), etag: variant.etag, lastModified: variant.lastModified, timings };
   const log: VariantLog = {

@@ -9,18 +9,19 @@ import type { TransformLimits } from '../../transforms/limits.js';
 import type { FallbackConfig } from '../delivery-config.js';
 import { resolveHints, type HintSteps } from '../http/client-hints.js';
 import { hasConditions, type ConditionalHeaders } from '../http/conditional.js';
-import { formatToken } from '../http/negotiate-format.js';
 import { economyJob, imageJob, infoJob, type Job } from '../load/jobs.js';
 import type { Originals } from '../load/originals.js';
 import type { Variants } from '../load/variants.js';
-import { readRequest, type ImageRequest, type RawRequest, type RequestDeps } from '../request/read-request.js';
+import type { ImageRequest, RawRequest } from '../request/read-request.js';
 import { BlockedError, NotFoundError } from '../errors.js';
 import type { SourceKey } from '../sources/source.js';
 import { answer, answerFromStat, imagePolicy, type ImageResponse, type ResponsePolicy } from './answer.js';
 import { answerFallback, planFallback } from './fallback.js';
+import type { Plan, RequestMemo } from './request-memo.js';
 
 export interface FlowDeps {
-  readonly reading: RequestDeps;
+  /** Stages 1 to 4 (reading with its RequestDeps) remembered per URL and the header values they used (`request-memo.ts`). */
+  readonly memo: RequestMemo;
   readonly hints: HintSteps;
   readonly limits: TransformLimits;
   readonly originals: Originals;
@@ -33,33 +34,43 @@ export interface FlowDeps {
 }
 
 export interface IncomingRequest extends RawRequest {
-  /** Aborts when the client hangs up or the request's deadline passes. */
+  /**
+   * Aborts when the client hangs up or the request's deadline passes. Read only when the request
+   * has to wait for something (a stat, a fetch, a transform), so the route may make it on first use.
+   */
   readonly signal: AbortSignal;
 }
 
 /** What stages 1 to 4 decide for one request: the job to make and how its answers are labelled. */
-export interface PlannedRequest {
+export interface PlannedRequest extends Plan {
   readonly request: ImageRequest;
-  readonly job: Job;
-  readonly policy: ResponsePolicy;
 }
 
 /** Stages 1 to 4; also how a pre-render names exactly the variant a live request would ask for. */
 export function planRequest(deps: FlowDeps, req: RawRequest): PlannedRequest {
   // 1. Read and verify: signature, key, dialect (native, preset, OSS, info), parameters. 400/403/404.
-  const request = readRequest(deps.reading, req);
+  //    Remembered per URL; a signed URL's signature is checked on every request.
+  const read = deps.memo.read(req);
+  const { request } = read;
   // A blocked key is refused before any tier is consulted: never the original, never a variant (451).
   if (deps.isBlocked?.(request.key)) throw new BlockedError(request.key);
-  const policy: ResponsePolicy = { cacheControl: deps.cacheControl, degradedCacheControl: deps.degradedCacheControl, vary: [] };
-  if (request.kind === 'info') return { request, job: infoJob(request.key, request.shape), policy };
+  if (request.kind === 'info') {
+    const policy: ResponsePolicy = { cacheControl: deps.cacheControl, degradedCacheControl: deps.degradedCacheControl, vary: [] };
+    return { request, ...read.plan('info', () => ({ job: infoJob(request.key, request.shape), policy })) };
+  }
   // 2. Apply hints: w=auto, dpr=auto and Save-Data from the client hints, snapped to steps.
   const hints = resolveHints(request.spec, req.header, deps.hints, request.preset?.width);
   // 3. Negotiate: Accept (or the CDN's X-Image-Format-Token) → avif | webp | legacy.
-  const token = formatToken(req.header);
+  const token = deps.memo.formatToken(req.header);
   // 4. Canonicalize: DPR applied, sizes capped, defaults and quality decided, no-ops dropped.
-  const context = { token, ...hints, qualities: request.preset?.qualities, watermark: request.watermark };
-  const spec = canonicalizeSpec(request.spec, context, deps.limits);
-  return { request, job: imageJob(request.key, spec), policy: imagePolicy(spec, hints.vary, request.preset?.cacheControl ?? deps.cacheControl, deps.degradedCacheControl) };
+  //    Remembered per request and everything else it depends on: the token and the hints.
+  const plan = read.plan(`${token} ${hints.dpr} ${hints.deviceWidth ?? ''} ${hints.saveData === true}`, () => {
+    const context = { token, ...hints, qualities: request.preset?.qualities, watermark: request.watermark };
+    const spec = canonicalizeSpec(request.spec, context, deps.limits);
+    const policy = imagePolicy(spec, hints.vary, request.preset?.cacheControl ?? deps.cacheControl, deps.degradedCacheControl);
+    return { job: imageJob(request.key, spec), policy, preset: request.preset };
+  });
+  return { request, ...plan };
 }
 
 export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<ImageResponse> {
@@ -71,16 +82,16 @@ export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<
     if (!(error instanceof BlockedError)) throw error;
     return answerBlocked(deps, req, error);
   }
-  const { request, job, policy } = planned;
+  const { job, policy } = planned;
   const conditions = { ifNoneMatch: req.header('if-none-match'), ifModifiedSince: req.header('if-modified-since') };
   try {
-    return await produceAndAnswer(deps, req.signal, conditions, policy, job);
+    return await produceAndAnswer(deps, req, conditions, policy, job);
   } catch (error) {
     // 9. Fall back: a missing source answers the fallback image, made like the request (502 when it is missing too).
-    const fallback = planFallback(deps.fallback, error, job, policy, request.kind === 'variant' ? request.preset : undefined);
+    const fallback = planFallback(deps.fallback, error, job, policy, planned.preset);
     if (!fallback) throw error;
     const fallbackConditions = fallback.conditional ? conditions : {};
-    return answerFallback(deps.fallback, () => produceAndAnswer(deps, req.signal, fallbackConditions, fallback.policy, fallback.job));
+    return answerFallback(deps.fallback, () => produceAndAnswer(deps, req, fallbackConditions, fallback.policy, fallback.job));
   }
 }
 
@@ -97,11 +108,11 @@ async function answerBlocked(deps: FlowDeps, req: IncomingRequest, blocked: Bloc
   }
   const fallback = planFallback(deps.fallback, new NotFoundError(), planned.job, planned.policy, undefined);
   if (!fallback) throw blocked;
-  return answerFallback(deps.fallback, () => produceAndAnswer(deps, req.signal, {}, fallback.policy, fallback.job));
+  return answerFallback(deps.fallback, () => produceAndAnswer(deps, req, {}, fallback.policy, fallback.job));
 }
 
 /** Stages 5 to 8, for one job: from the tiers, a 304 from a stat, or made now. */
-async function produceAndAnswer(deps: FlowDeps, signal: AbortSignal, conditions: ConditionalHeaders, policy: ResponsePolicy, job: Job): Promise<ImageResponse> {
+async function produceAndAnswer(deps: FlowDeps, req: IncomingRequest, conditions: ConditionalHeaders, policy: ResponsePolicy, job: Job): Promise<ImageResponse> {
   // 5. Consult the tiers: the variant, or under pressure its cheaper twin (a kept full-quality one still wins).
   let chosen = job;
   let kept = deps.variants.lookup(job);
@@ -111,13 +122,13 @@ async function produceAndAnswer(deps: FlowDeps, signal: AbortSignal, conditions:
 
   // 6. Answer conditionally: a (coalesced, queued) source stat, then 304 without fetching anything.
   if (hasConditions(conditions)) {
-    const stat = await deps.originals.stat(job.key, signal);
+    const stat = await deps.originals.stat(job.key, req.signal);
     const notModified = answerFromStat(conditions, policy, economy ? [job, economy] : [job], stat);
     if (notModified) return notModified;
   }
 
   // 7. Produce: join the same variant in flight, or reserve a transform place (503), fetch, transform.
-  const made = await deps.variants.make(chosen, signal);
+  const made = await deps.variants.make(chosen, req.signal);
 
   // 8. Answer: 200 with the variant, or 304 if the client already holds it.
   return answer(conditions, policy, chosen, made, false);

@@ -41,7 +41,7 @@ export function createClientErrorHandler(metrics: Metrics): (error: ConnectionEr
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     const refusal = refusalFor(error);
     if (socket.writable && socket.bytesWritten === 0) {
-      metrics.requests.inc({ status: refusal.status });
+      metrics.countRequest(refusal.status);
       // Written before the socket is destroyed, as Node does: a fresh socket takes it at once.
       socket.write(rawAnswer(refusal));
     }

@@ -7,6 +7,7 @@ import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { ConnectionConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { connectionOptions } from './connection-limits.js';
+import { lazySchemaController } from './lazy-schema-compilers.js';
 import { installMetricsRoute } from './routes/metrics.js';
 
 export function buildMetricsServer(metrics: Metrics, logger: FastifyBaseLogger, connections: ConnectionConfig): FastifyInstance {
@@ -14,6 +15,7 @@ export function buildMetricsServer(metrics: Metrics, logger: FastifyBaseLogger, 
     loggerInstance: logger,
     ...connectionOptions(connections),
     logController: new LogController({ disableRequestLogging: true }),
+    schemaController: lazySchemaController,
   });
   installMetricsRoute(app, metrics);
   return app;

@@ -14,6 +14,7 @@ import { connectionOptions, installSendTimeout } from './connection-limits.js';
 import { installCors } from './cors.js';
 import { createErrorSender, frameworkErrorsVia, installErrorHandling } from './error-handler.js';
 import { countInFlight } from './in-flight.js';
+import { lazySchemaController } from './lazy-schema-compilers.js';
 import { installRequestLog } from './request-log.js';
 import { installHealthRoutes } from './routes/health.js';
 import { installImageRoute } from './routes/image.js';
@@ -57,6 +58,7 @@ export function buildServer(options: ServerOptions): Server {
     // One line per request, written by the request log, instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: MAX_PATH_LENGTH },
+    schemaController: lazySchemaController,
     return503OnClosing: true,
     // Malformed URLs are rejected by the router before any hook; answer them in our shape too.
     frameworkErrors: frameworkErrorsVia(sendError),

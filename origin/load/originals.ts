@@ -55,14 +55,14 @@ export function createOriginals({ source, cache, queue, metrics, allowSvg }: Ori
 
   function kept(key: SourceKey): SourceObject | undefined {
     const object = tier.get(key);
-    metrics.cacheRequests.inc({ tier: 'original', result: object ? 'hit' : 'miss' });
+    metrics.countCacheLookup('original', object !== undefined);
     return object;
   }
 
   /** Throws the fault remembered for `key`, if any (counted as a negative-tier hit or miss). */
   function assertNoFault(key: SourceKey): void {
     const fault = faults.get(key);
-    metrics.cacheRequests.inc({ tier: 'negative', result: fault ? 'hit' : 'miss' });
+    metrics.countCacheLookup('negative', fault !== undefined);
     if (fault) throw fault;
   }
 

@@ -132,7 +132,7 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
   return {
     lookup(job) {
       const kept = tier.get(job.variant);
-      metrics.cacheRequests.inc({ tier: 'variant', result: kept ? 'hit' : 'miss' });
+      metrics.countCacheLookup('variant', kept !== undefined);
       return kept;
     },
     shouldDegrade(job) {

@@ -38,7 +38,7 @@ function countCalls(source: ImageSource, calls: SourceCalls): ImageSource {
 export async function startOrigin(env: Record<string, string>, logTo?: { write(line: string): void }): Promise<RunningOrigin> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ...env });
   const calls: SourceCalls = { fetch: 0, stat: 0 };
-  const source = countCalls(createSource(config), calls);
+  const source = countCalls(await createSource(config), calls);
   const logger = logTo ? pino({ level: 'info' }, logTo) : pino({ level: 'silent' });
   const origin = createOrigin(config, source, logger);
   origin.setReady(true);

@@ -4,8 +4,9 @@
  * decoding one file at a time. A decode that passes the transform timeout ends the thread (the
  * next HEIC starts a new one); so does a large image, so that the wasm heap it grew is returned.
  */
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { TransformTimeoutError, UnprocessableImageError } from '../errors.js';
+import { InternalError, TransformTimeoutError, UnprocessableImageError } from '../errors.js';
 import type { TransformLimits } from '../limits.js';
 import type { DecodeAnswer, DecodeRequest } from './decode-worker.js';
 
@@ -23,8 +24,17 @@ let worker: Worker | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 let lastId = 0;
 
+/**
+ * The worker's file, in tsc's output: beside this module, or, when this module is part of the
+ * bundled process entry (`dist/origin/main.js` and `dist/origin/chunks/`, package.json "bundle"),
+ * found from there. The worker itself is never bundled: it loads libheif with its own require.
+ */
+const WORKER_FILES = ['./decode-worker.js', '../../transforms/heic/decode-worker.js', '../../../transforms/heic/decode-worker.js'];
+
 function startWorker(): Worker {
-  const started = new Worker(new URL('./decode-worker.js', import.meta.url));
+  const file = WORKER_FILES.map((candidate) => new URL(candidate, import.meta.url)).find((url) => existsSync(url));
+  if (!file) throw new InternalError('the HEIC decoder thread (transforms/heic/decode-worker.js) is missing from the build');
+  const started = new Worker(file);
   // An idle decoder never keeps the process alive.
   started.unref();
   return started;

@@ -9,12 +9,14 @@ import { z } from 'zod';
 import { DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
 import { ConfigError } from './config-error.js';
 import { DELIVERY_ENV, parseDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
+import { parseQualityConfig, QUALITY_ENV, type QualityConfig } from './quality-config.js';
 import { bool, int } from './env-values.js';
 import { parseServerConfig, SERVER_ENV, type ServerConfig } from './server-config.js';
 import { parseSourceConfig, type SourceConfig } from './source-config.js';
 import { STYLE_DELIMITERS, type StyleDelimiter } from './request/style-suffix.js';
 
 export type { CorsConfig, DeliveryConfig, FallbackConfig } from './delivery-config.js';
+export type { QualityConfig, QualityRange } from './quality-config.js';
 export type { ConnectionConfig, RequiredHeader, ServerConfig } from './server-config.js';
 export type { SourceConfig } from './source-config.js';
 export { ConfigError } from './config-error.js';
@@ -74,6 +76,8 @@ export interface Config {
   readonly cache: CacheConfig;
   /** Fallback images and CORS. */
   readonly delivery: DeliveryConfig;
+  /** The quality target and autoquality. */
+  readonly quality: QualityConfig;
   readonly presets: {
     /** The operator's preset file (JSON); the shipped presets when unset. */
     readonly file?: string;
@@ -116,6 +120,7 @@ const ascending = <T extends z.ZodType<number[]>>(schema: T) =>
 const envSchema = z.object({
   ...SERVER_ENV,
   ...DELIVERY_ENV,
+  ...QUALITY_ENV,
   ORIGIN_SOURCE: z.string().min(1).default('fs:./samples'),
   S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   S3_REGION: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
@@ -225,6 +230,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       backoffMaxMs: e.ORIGIN_SOURCE_BACKOFF_MAX_MS,
     },
     delivery: parseDeliveryConfig(e),
+    quality: parseQualityConfig(e),
     presets: { ...(e.ORIGIN_PRESETS !== undefined && { file: path.resolve(cwd, e.ORIGIN_PRESETS) }), only: e.ORIGIN_PRESETS_ONLY, styleDelimiters: e.ORIGIN_STYLE_DELIMITERS },
     signingKeys: e.ORIGIN_SIGNING_KEYS ?? [],
     hints: { dpr: e.ORIGIN_DPR_STEPS, widths: e.ORIGIN_WIDTH_STEPS },

@@ -55,7 +55,8 @@ export function createOriginParts(config: Config, source: ImageSource): OriginPa
   // Fetches wait at most as long as the whole request may take; the deadline ends them sooner.
   const fetchQueue = createWorkQueue({ concurrency: load.fetchConcurrency, maxQueue: load.fetchQueue, maxWaitMs: load.requestDeadlineMs });
   const metrics = createMetrics({ queueDepth: () => transformQueue.queued, inflightTransforms: () => transformQueue.running });
-  const originals = createOriginals({ source, cache, queue: fetchQueue, metrics, allowSvg: limits.allowSvg });
+  const autoQuality = { config: config.quality, limits };
+  const originals = createOriginals({ source, cache, queue: fetchQueue, metrics, allowSvg: limits.allowSvg, autoQuality });
   const variants = createVariants({ originals, limits, cache, queue: transformQueue, degradeQueueDepth: load.degradeQueueDepth, metrics });
   const flow: FlowDeps = {
     reading: { parseSpec, catalog, presetsOnly: config.presets.only, signingKeys: config.signingKeys, styleDelimiters: config.presets.styleDelimiters },
@@ -66,6 +67,8 @@ export function createOriginParts(config: Config, source: ImageSource): OriginPa
     cacheControl: responses.cacheControl,
     degradedCacheControl: responses.degradedCacheControl,
     fallback: config.delivery.fallback,
+    qualityTarget: config.quality.target,
+    autoQuality: config.quality.autoQuality,
   };
   return { flow, metrics, transformQueue };
 }

@@ -7,6 +7,7 @@
  */
 import type { AvifOptions, GifOptions, JpegOptions, PngOptions, WebpOptions } from 'sharp';
 import type { OutputFormat } from './params.js';
+import { calibratedQuality } from './quality/calibration.js';
 
 /** What `fm=auto` reduces the client's `Accept` header to before anything else sees it. */
 export type FormatToken = 'avif' | 'webp' | 'legacy';
@@ -22,13 +23,19 @@ export const MIME_TYPES: Readonly<Record<OutputFormat, string>> = {
   gif: 'image/gif',
 };
 
-/** Quality used when the request has no `q`; formats without a quality knob are absent. */
-export const DEFAULT_QUALITY: Readonly<Partial<Record<OutputFormat, number>>> = {
-  jpeg: 80,
-  webp: 80,
-  // AVIF's scale is harsher: 50 looks like JPEG 80 at roughly half the bytes.
-  avif: 50,
-};
+/** The lossy formats: those with a quality knob, chosen to meet the quality target. */
+export type LossyFormat = 'jpeg' | 'webp' | 'avif';
+export const LOSSY_FORMATS: readonly LossyFormat[] = ['jpeg', 'webp', 'avif'];
+export const isLossy = (format: OutputFormat): format is LossyFormat => format === 'jpeg' || format === 'webp' || format === 'avif';
+
+/**
+ * The SSIMULACRA2 score a variant aims at when the request has no `q` (ORIGIN_QUALITY_TARGET, or
+ * a preset's `qualityTarget`): about what WebP q80 reaches on the corpus photos at feed sizes.
+ */
+export const DEFAULT_QUALITY_TARGET = 77;
+
+/** Quality per lossy format for one image: what autoquality found it needs to meet the target. */
+export type FormatQualities = Readonly<Partial<Record<LossyFormat, number>>>;
 
 /**
  * Quality for a client that sent `Save-Data: on`: 70% of what it would get otherwise, which at
@@ -38,21 +45,33 @@ export function saveDataQuality(quality: number): number {
   return Math.max(1, Math.round(quality * 0.7));
 }
 
+/** Where a variant's quality comes from, before the source is known. */
+export interface QualityInputs {
+  /** The request's own `q`: wins over everything. */
+  readonly q?: number | undefined;
+  /** A preset's fixed qualities per format. */
+  readonly qt?: QualityTable | undefined;
+  /** The quality target (SSIMULACRA2 score) the format's quality is chosen to meet. */
+  readonly tq?: number | undefined;
+  /** Save-Data: the quality is lowered after it is chosen. */
+  readonly sd?: boolean | undefined;
+}
+
 /**
  * The one rule for the quality a lossy format is encoded at: the request's `q`, else the preset's
- * table (`qt`), else the default; lowered for Save-Data (`sd`). Undefined for formats without a
- * quality knob. The canonical spec applies it to explicit formats, the plan to negotiated ones
- * once the source has decided the concrete format.
+ * table (`qt`), else what meets the target (`tq`): the image's own autoquality result when the
+ * pipeline has one, else the calibrated quality for the format; lowered for Save-Data (`sd`).
+ * Undefined for formats without a quality knob.
  */
-export function qualityFor(
-  format: OutputFormat,
-  inputs: { readonly q?: number | undefined; readonly qt?: QualityTable | undefined; readonly sd?: boolean | undefined },
-): number | undefined {
-  const base = DEFAULT_QUALITY[format];
-  if (base === undefined) return undefined;
-  const table = format === 'jpeg' || format === 'webp' || format === 'avif' ? inputs.qt?.[format] : undefined;
-  const quality = inputs.q ?? table ?? base;
+export function qualityFor(format: OutputFormat, inputs: QualityInputs, image?: FormatQualities): number | undefined {
+  if (!isLossy(format)) return undefined;
+  const quality = fixedQuality(format, inputs) ?? image?.[format] ?? calibratedQuality(format, inputs.tq ?? DEFAULT_QUALITY_TARGET);
   return inputs.sd ? saveDataQuality(quality) : quality;
+}
+
+/** A quality the request or the preset fixed, which no per-image measurement may change. */
+export function fixedQuality(format: OutputFormat, inputs: QualityInputs): number | undefined {
+  return isLossy(format) ? (inputs.q ?? inputs.qt?.[format]) : undefined;
 }
 
 export type EncoderOptions =
@@ -67,7 +86,7 @@ export type EncoderOptions =
  * marked for a short CDN lifetime so the full-quality variant replaces it later).
  */
 export function encoderOptions(format: OutputFormat, quality: number | undefined, economy = false): EncoderOptions {
-  const q = quality ?? DEFAULT_QUALITY[format];
+  const q = quality ?? (isLossy(format) ? calibratedQuality(format, DEFAULT_QUALITY_TARGET) : undefined);
   switch (format) {
     case 'jpeg':
       // mozjpeg (trellis quantisation, progressive scans): 0.83x the bytes of progressive +

@@ -3,7 +3,7 @@
  * spec: the concrete output format, whether animation survives, the crop, the resize box and the
  * colours. Pure and synchronous, so the interesting rules are tested with plain objects.
  */
-import { qualityFor } from './formats.js';
+import { fixedQuality, isLossy, qualityFor } from './formats.js';
 import { InvalidRequestError, UnprocessableImageError } from './errors.js';
 import type { CanonicalSpec } from './canonical.js';
 import { limitAspect } from './aspect.js';
@@ -64,7 +64,14 @@ export interface TransformPlan {
   readonly opaque?: true;
   /** Set when the output cannot hold alpha but the image has some. */
   readonly flatten?: Rgba;
-  readonly output: { readonly format: OutputFormat; readonly quality?: number; readonly economy: boolean };
+  readonly output: {
+    readonly format: OutputFormat;
+    /** The quality to encode at: fixed, or the calibrated guess for the target until the image's own is known. */
+    readonly quality?: number;
+    /** Set when the quality is to meet this target: the pipeline may ask the image what it needs. */
+    readonly target?: number;
+    readonly economy: boolean;
+  };
 }
 
 const WHITE: Rgba = { r: 255, g: 255, b: 255, alpha: 1 };
@@ -110,6 +117,7 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
       ? spec.bg !== undefined ? { ...parseHexColour(spec.bg), alpha: 1 } : WHITE
       : undefined;
   const quality = qualityFor(format, spec);
+  const target = isLossy(format) && fixedQuality(format, spec) === undefined ? spec.tq : undefined;
 
   return {
     animated,
@@ -127,6 +135,7 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
     output: {
       format,
       ...(quality !== undefined && { quality }),
+      ...(target !== undefined && { target }),
       economy: spec.eco === true,
     },
   };

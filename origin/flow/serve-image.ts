@@ -26,6 +26,10 @@ export interface FlowDeps {
   readonly cacheControl: string;
   readonly degradedCacheControl: string;
   readonly fallback: FallbackConfig;
+  /** ORIGIN_QUALITY_TARGET: what variants aim at unless the preset says otherwise. */
+  readonly qualityTarget: number;
+  /** ORIGIN_AUTOQUALITY: whether the target is met per image unless the preset says otherwise. */
+  readonly autoQuality: boolean;
 }
 
 export interface IncomingRequest extends RawRequest {
@@ -45,7 +49,9 @@ export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<
     // 3. Negotiate: Accept (or the CDN's X-Image-Format-Token) → avif | webp | legacy.
     const token = formatToken(req.header);
     // 4. Canonicalize: DPR applied, sizes capped, defaults and quality decided, no-ops dropped.
-    const context = { token, ...hints, qualities: request.preset?.qualities, watermark: request.watermark };
+    const qualityTarget = request.preset?.qualityTarget ?? deps.qualityTarget;
+    const autoQuality = request.preset?.autoQuality ?? deps.autoQuality;
+    const context = { token, ...hints, qualities: request.preset?.qualities, qualityTarget, autoQuality, watermark: request.watermark };
     const spec = canonicalizeSpec(request.spec, context, deps.limits);
     job = imageJob(request.key, spec);
     policy = imagePolicy(spec, hints.vary, request.preset?.cacheControl ?? deps.cacheControl, deps.degradedCacheControl);

@@ -8,6 +8,7 @@ import type { TransformLimits } from '../../transforms/limits.js';
 import { toOssAverageHue, toOssInfo } from '../request/oss/info.js';
 import { runPipeline } from '../../transforms/pipeline.js';
 import type { InfoShape } from '../request/read-request.js';
+import type { QualityLookup } from './autoquality.js';
 import type { Job } from './jobs.js';
 
 export interface Rendered {
@@ -23,11 +24,17 @@ const INFO_SHAPES: Readonly<Record<InfoShape, (info: ImageInfo) => unknown>> = {
   'oss-average-hue': toOssAverageHue,
 };
 
-export async function renderJob(job: Job, source: Buffer, logo: Buffer | undefined, limits: TransformLimits): Promise<Rendered> {
+export async function renderJob(
+  job: Job,
+  source: Buffer,
+  logo: Buffer | undefined,
+  limits: TransformLimits,
+  qualityFor?: QualityLookup,
+): Promise<Rendered> {
   if (job.kind === 'info') {
     const body = JSON.stringify(INFO_SHAPES[job.shape](await describeImage(source, limits)));
     return { data: Buffer.from(body), contentType: 'application/json; charset=utf-8', label: 'info' };
   }
-  const result = await runPipeline(source, job.spec, limits, logo ? { watermarkLogo: logo } : {});
+  const result = await runPipeline(source, job.spec, limits, { ...(logo && { watermarkLogo: logo }), ...(qualityFor && { qualityFor }) });
   return { data: result.data, contentType: MIME_TYPES[result.format], label: result.format };
 }

@@ -75,10 +75,10 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
       place.cancel();
       throw error;
     }
-    const [{ object, ms: sourceMs }, logo] = fetched;
+    const [{ object, ms: sourceMs, qualityFor }, logo] = fetched;
     const { rendered, ms: transformMs } = await place.run(async () => {
       const started = performance.now();
-      const rendered = await renderJob(job, object.bytes, logo?.object.bytes, limits);
+      const rendered = await renderJob(job, object.bytes, logo?.object.bytes, limits, qualityFor);
       return { rendered, ms: Math.round((performance.now() - started) * 10) / 10 };
     }, signal);
     metrics.transforms.inc({ format: rendered.label });

@@ -16,6 +16,7 @@ import { buildBadFiles, buildImageSet, layoutBucket } from './images.js';
 import { ONCE, SCENARIOS, type BenchOptions, type ScenarioName } from './options.js';
 import { closeProbeAgent, type OriginSettings } from './origin-process.js';
 import { checkTargets, renderTable, renderTargets, scenarioEntries, withRatios, writeResults, type Results } from './report.js';
+import { runBytes } from './scenarios/bytes.js';
 import { runCold } from './scenarios/cold.js';
 import { runColdstart } from './scenarios/coldstart.js';
 import { runHot } from './scenarios/hot.js';
@@ -35,6 +36,7 @@ const RUNNERS: Readonly<Record<ScenarioName, Scenario>> = {
   overload: runOverload,
   coldstart: runColdstart,
   soak: runSoak,
+  bytes: runBytes,
 };
 
 /** The origin's settings for every run; the rest are its defaults (README: "Configuration"). */

@@ -25,6 +25,7 @@ const REQUIRED: Readonly<Record<ScenarioName, readonly string[]>> = {
   overload: ['rps', 'p50_ms', 'p99_ms', 'goodput_ratio_to_cold', 'shed_share', 'resets', 'timeouts', 'peak_rss_mb'],
   coldstart: ['first_image_ms', 'ready_ms'],
   soak: ['rps', 'p50_ms', 'p99_ms', 'rss_growth_pct', 'bad_input_5xx', 'storage_requests', 'peak_rss_mb', 'loadgen_cores'],
+  bytes: ['webp_ratio', 'avif_ratio', 'jpeg_ratio', 'spread_points', 'worst_margin_points'],
 };
 
 function isAlive(pid: number): boolean {

@@ -1,9 +1,11 @@
 /**
- * Output formats: MIME types, per-format quality defaults and the encoder settings, chosen for
- * size and speed on social-feed photos. Figures from `node dist/bench/encoder-settings.js` on the
- * 2-core CI machine (sharp 0.35.5, libvips 8.18.7, one core, three photos resized to 1080 px,
- * geometric means; run twice, timings within 3%): the whole request (decode + resize + encode)
- * against the stated alternative, at the same quality setting.
+ * Output formats: MIME types, the quality target and the encoder settings, chosen by the cost
+ * model (README: "Quality and bytes": encode CPU at $0.0000125 per vCPU-second against bytes ×
+ * 1000 deliveries at $0.085/GB, so 1 KB saved per variant is worth 6.8 CPU-seconds). Figures from
+ * `node dist/bench/encoder-settings.js --at-score 77 --widths 800 --photos 4` (sharp 0.35.5, one
+ * core, four corpus photos at 800 px; indicative, measured on a shared 2-core VM): total bytes and
+ * encoder CPU at EQUAL SSIMULACRA2 score 77, not at equal quality number, which means different
+ * fidelity across settings. bench/results/2026-12-01-encoder-settings-at-score.json has them.
  */
 import type { AvifOptions, GifOptions, JpegOptions, PngOptions, WebpOptions } from 'sharp';
 import type { OutputFormat } from './params.js';
@@ -89,19 +91,31 @@ export function encoderOptions(format: OutputFormat, quality: number | undefined
   const q = quality ?? (isLossy(format) ? calibratedQuality(format, DEFAULT_QUALITY_TARGET) : undefined);
   switch (format) {
     case 'jpeg':
-      // mozjpeg (trellis quantisation, progressive scans): 0.83x the bytes of progressive +
-      // optimised Huffman coding for 1.8x the time (0.65–0.96x the bytes at equal PSNR). JPEG only
-      // reaches clients that take neither WebP nor AVIF, so bytes win; economy drops it.
+      // mozjpeg (trellis quantisation, progressive scans) at equal score: 0.90x the bytes of
+      // libjpeg-turbo baseline (sharp's and ipx's default) and 0.91x progressive, for 8x and 5x the
+      // encoder CPU (0.06 s against 0.008 s per 800 px photo): 2.3 KB saved per variant pays 30x
+      // over. Economy drops it.
       return { format, options: economy ? { quality: q, progressive: true } : { quality: q, mozjpeg: true } };
     case 'webp':
-      // effort 4 (libwebp's default) against 2: 0.96x the bytes for 1.47x the time, slightly better
-      // fidelity. Effort 6 (0.96x bytes, 1.6x time) and smartSubsample (1.05x bytes) do not pay.
-      return { format, options: { quality: q, effort: economy ? 2 : 4 } };
+      // effort 6 at equal score: 0.95x the bytes of effort 4 (sharp's and ipx's default) for 2.4x the
+      // encoder CPU (+0.1 s per 800 px photo for 2 KB saved: worth 13 s by the cost model); effort 2
+      // is 1.05x the bytes for 0.45x. smartSubsample costs bytes (1.01x) and 2.2x the CPU: off.
+      // Throughput: a WebP miss costs about 2x the CPU of ipx's (encode dominates at feed sizes).
+      return { format, options: { quality: q, effort: economy ? 2 : 6 } };
     case 'avif':
-      // effort 2 against sharp's default 4: 0.15x the time for 1.06x the bytes (-0.5 dB PSNR).
-      // AVIF encoding dominates CPU per request, so speed wins. Chroma stays 4:4:4 (sharp's
-      // default); economy uses 4:2:0: 0.85x the time, 0.94x the bytes, -1.1 dB on colour.
-      return { format, options: { quality: q, effort: 2, ...(economy && { chromaSubsampling: '4:2:0' }) } };
+      // At equal score effort 4 (sharp's and ipx's default) is 0.91x the bytes of effort 2 for 8.2x
+      // the encoder CPU (2.9 s against 0.35 s per 800 px photo, one core), effort 3 0.96x for 1.7x.
+      // By the cost model alone effort 4 is cheapest (2.5 KB saved per variant, worth 17 CPU-s, for
+      // 2.5 CPU-s), but at 8x it breaks the origin's envelope: a 2000 px AVIF ran past the
+      // transform timeout on the shared CI machine, and AVIF misses would cost 8x the peak
+      // capacity (the throughput targets against ipx). Effort 3 keeps most of the saving (0.96x,
+      // $2.43 against $2.34 per 1000 variants at 1000 deliveries) at 1.7x. 4:2:0 saves nothing at
+      // equal score (0.959 vs 0.958 at effort 3): chroma stays 4:4:4; tune=iq is the default's
+      // equal (0.958). Economy (under pressure) keeps effort 2 with 4:2:0.
+      return {
+        format,
+        options: economy ? { quality: q, effort: 2, chromaSubsampling: '4:2:0' } : { quality: q, effort: 3 },
+      };
     case 'png':
       // zlib level 6 against 9: 0.65x the time for 1.05x the bytes, both lossless. A palette would
       // be 0.1x the bytes but lossy and 56x slower.

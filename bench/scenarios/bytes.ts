@@ -5,8 +5,9 @@
  * and JPEG, and every output is scored with SSIMULACRA2 against the lossless resize of the same
  * request. Reported per format:
  *
- *  - bytes and mean / worst score at each system's defaults (the project: its pipeline with the
- *    quality target and autoquality, as the origin runs it; ipx: no `q`, sharp's defaults);
+ *  - bytes and mean / worst score at each system's defaults (the project: its pipeline at the
+ *    quality target with autoquality, as the shipped `feed` and `full` presets run it, which the
+ *    targets are judged on, and without it, as plain URLs run by default; ipx: no `q`);
  *  - ipx's quality swept: its total bytes at the project's mean score (interpolated between the
  *    two swept qualities around it, bytes log-linearly), and the project's total over that;
  *  - the project's worst photo against ipx's worst default photo;
@@ -37,10 +38,11 @@ export const BYTES_TARGETS: Readonly<Record<LossyFormat, number>> = { webp: 0.95
 export const WORST_MARGIN = 1;
 export const SPREAD_LIMIT = 3;
 
+/** ipx's qualities swept: around the scores the project reaches (77–79), where the ratio is read. */
 const SWEEP: Readonly<Record<LossyFormat, readonly number[]>> = {
-  webp: [60, 65, 70, 75, 80, 85, 90, 95],
-  avif: [35, 40, 45, 50, 55, 60, 65, 70, 75, 80],
-  jpeg: [60, 65, 70, 75, 80, 85, 90, 95],
+  webp: [70, 75, 80, 85, 90],
+  avif: [45, 50, 55, 60, 65, 70],
+  jpeg: [70, 75, 80, 85, 90],
 };
 const TINY_SWEEP: Readonly<Record<LossyFormat, readonly number[]>> = { webp: [60, 80, 95], avif: [35, 55, 80], jpeg: [60, 80, 95] };
 
@@ -52,6 +54,9 @@ interface Outcome {
 interface FormatFigures {
   readonly project: { bytes: number; mean: number; worst: number; worstPhoto: string };
   readonly ipxDefault: { bytes: number; mean: number; worst: number; worstPhoto: string };
+  /** The project without autoquality (the calibrated quality per format, plain URLs by default). */
+  readonly calibrated: { bytes: number; mean: number; worst: number; worstPhoto: string };
+  readonly calibratedRatio: number | null;
   /** ipx's total bytes at the project's mean score (null: outside the swept range). */
   readonly ipxBytesAtProjectScore: number | null;
   readonly ratio: number | null;
@@ -63,7 +68,9 @@ const orientationAngle: Readonly<Record<number, number>> = { 1: 0, 3: 180, 6: 90
 export async function runBytes(ctx: ScenarioContext, round: number): Promise<RunFigures> {
   const started = performance.now();
   const tiny = ctx.options.images === 'tiny';
-  const photos = tiny ? QUALITY_PHOTOS.slice(0, 1) : QUALITY_PHOTOS;
+  // BENCH_BYTES_PHOTOS=n measures the first n photos only (a shorter run on a busy machine).
+  const count = Number(process.env['BENCH_BYTES_PHOTOS'] ?? QUALITY_PHOTOS.length);
+  const photos = tiny ? QUALITY_PHOTOS.slice(0, 1) : QUALITY_PHOTOS.slice(0, Math.max(1, count));
   const widths = tiny ? [400] : QUALITY_WIDTHS;
   const sweep = tiny ? TINY_SWEEP : SWEEP;
   const config = loadConfig({});
@@ -73,6 +80,7 @@ export async function runBytes(ctx: ScenarioContext, round: number): Promise<Run
   const ipx = createIPX({ storage: ipxFSStorage({ dir }) });
 
   const project: Record<LossyFormat, Outcome[]> = { webp: [], avif: [], jpeg: [] };
+  const calibrated: Record<LossyFormat, Outcome[]> = { webp: [], avif: [], jpeg: [] };
   const ipxDefault: Record<LossyFormat, Outcome[]> = { webp: [], avif: [], jpeg: [] };
   const ipxSwept: Record<LossyFormat, Map<number, Outcome[]>> = { webp: new Map(), avif: new Map(), jpeg: new Map() };
   const labels: string[] = [];
@@ -95,11 +103,13 @@ export async function runBytes(ctx: ScenarioContext, round: number): Promise<Run
         if (angle === undefined) throw new Error(`${file}: orientation ${orientation} not handled by the ipx comparison`);
         labels.push(`${file}@${width}`);
         for (const format of LOSSY_FORMATS) {
-          const spec = canonicalizeSpec(parse(new URLSearchParams(`w=${width}&fm=${format}`)), { token: 'legacy', dpr: 1, qualityTarget: config.quality.target }, limits);
+          const spec = (autoQuality: boolean) =>
+            canonicalizeSpec(parse(new URLSearchParams(`w=${width}&fm=${format}`)), { token: 'legacy', dpr: 1, qualityTarget: config.quality.target, autoQuality }, limits);
           const probeStarted = performance.now();
-          const made = await runPipeline(photo.source, spec, limits, lookup ? { qualityFor: lookup } : {});
+          const made = await runPipeline(photo.source, spec(true), limits, { qualityFor: lookup });
           probeMs += performance.now() - probeStarted;
           project[format].push(await outcome(photo, made.data, 0));
+          calibrated[format].push(await outcome(photo, (await runPipeline(photo.source, spec(false), limits)).data, 0));
           const ipxAsk = async (q?: number) => {
             const side = angle === 90 || angle === 270 ? { h: String(photo.pixels.width) } : { w: String(photo.pixels.width) };
             const { data } = await ipx(id, { ...side, f: format, ...(q !== undefined && { q: String(q) }) }).process();
@@ -125,8 +135,12 @@ export async function runBytes(ctx: ScenarioContext, round: number): Promise<Run
     const theirs = summarise(ipxDefault[format], labels);
     const curve = [...ipxSwept[format].entries()].map(([quality, list]) => ({ quality, ...summarise(list, labels) }));
     const atScore = bytesAtScore(curve, mine.mean);
+    const plain = summarise(calibrated[format], labels);
+    const plainAtScore = bytesAtScore(curve, plain.mean);
     figures[format] = {
       project: mine,
+      calibrated: plain,
+      calibratedRatio: plainAtScore === null ? null : plain.bytes / plainAtScore,
       ipxDefault: theirs,
       ipxBytesAtProjectScore: atScore,
       ratio: atScore === null ? null : mine.bytes / atScore,
@@ -148,6 +162,7 @@ export async function runBytes(ctx: ScenarioContext, round: number): Promise<Run
   for (const format of LOSSY_FORMATS) {
     const f = figures[format];
     extra[`${format}_ratio`] = f.ratio;
+    extra[`${format}_ratio_calibrated`] = f.calibratedRatio;
     extra[`${format}_figures`] = f as unknown as Json;
   }
   const seconds = (performance.now() - started) / 1000;
@@ -216,6 +231,11 @@ function renderBytes(figures: Record<LossyFormat, FormatFigures>, spread: number
       `  | ${format} | ${kb(f.project.bytes)} | ${f.project.mean.toFixed(1)} / ${f.project.worst.toFixed(1)} (${f.project.worstPhoto}) | ${kb(f.ipxDefault.bytes)} | ` +
         `${f.ipxDefault.mean.toFixed(1)} / ${f.ipxDefault.worst.toFixed(1)} (${f.ipxDefault.worstPhoto}) | ${kb(f.ipxBytesAtProjectScore)} | ${f.ratio === null ? '-' : f.ratio.toFixed(3)} |`,
     );
+  }
+  for (const format of LOSSY_FORMATS) {
+    const c = figures[format].calibrated;
+    const ratio = figures[format].calibratedRatio;
+    lines.push(`  without autoquality: ${format} ${kb(c.bytes)}, mean ${c.mean.toFixed(1)} / worst ${c.worst.toFixed(1)}, ${ratio === null ? '-' : ratio.toFixed(3)}x ipx at that mean`);
   }
   lines.push(`  project mean score spread across formats: ${spread.toFixed(2)} points`);
   return lines;

@@ -17,7 +17,8 @@ export interface QualityConfig {
   readonly target: number;
   /**
    * Measure each original's quality per format on a small probe (else: the calibrated quality),
-   * for requests whose preset does not say; the shipped `feed` and `full` presets say yes.
+   * for requests whose preset does not say. Off: measured, it evens out quality but costs bytes
+   * at equal mean score and CPU (README: "Quality and bytes").
    */
   readonly autoQuality: boolean;
   /** Autoquality stays within these, so no image falls below a floor or balloons. */

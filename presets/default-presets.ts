@@ -23,15 +23,12 @@ const DEFAULT_PRESETS = {
   feed: {
     params: { w: 640, maxar: '1:3' },
     overridable: ['w', 'dpr', 'fm'],
-    // The most delivered variants: worth measuring each image's quality (README: "Quality and bytes").
-    autoQuality: true,
   },
   // The full view when an image is opened: large, never enlarged.
   full: {
     params: { w: 2048, h: 2048 },
     overridable: ['dpr', 'fm'],
     qualityTarget: 80,
-    autoQuality: true,
   },
   // Link previews (Open Graph): the 1.91:1 card every platform crops to, always JPEG for crawlers.
   share: {

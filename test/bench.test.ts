@@ -37,7 +37,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-test('the benchmark runs every scenario on a tiny workload, writes its results and cleans up', { timeout: 90_000 }, async () => {
+test('the benchmark runs every scenario on a tiny workload, writes its results and cleans up', { timeout: 150_000 }, async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-test-'));
   try {
     const out = path.join(dir, 'results.json');

@@ -6,8 +6,8 @@
  * request. Reported per format:
  *
  *  - bytes and mean / worst score at each system's defaults (the project: its pipeline at the
- *    quality target with autoquality, as the shipped `feed` and `full` presets run it, which the
- *    targets are judged on, and without it, as plain URLs run by default; ipx: no `q`);
+ *    quality target, the calibrated quality per format, which the targets are judged on, and
+ *    also with autoquality, the preset-level option; ipx: no `q`);
  *  - ipx's quality swept: its total bytes at the project's mean score (interpolated between the
  *    two swept qualities around it, bytes log-linearly), and the project's total over that;
  *  - the project's worst photo against ipx's worst default photo;
@@ -44,7 +44,7 @@ const SWEEP: Readonly<Record<LossyFormat, readonly number[]>> = {
   avif: [45, 50, 55, 60, 65, 70],
   jpeg: [70, 75, 80, 85, 90],
 };
-const TINY_SWEEP: Readonly<Record<LossyFormat, readonly number[]>> = { webp: [60, 80, 95], avif: [35, 55, 80], jpeg: [60, 80, 95] };
+const TINY_SWEEP: Readonly<Record<LossyFormat, readonly number[]>> = { webp: [60, 95], avif: [35, 80], jpeg: [60, 95] };
 
 interface Outcome {
   readonly bytes: number;
@@ -54,9 +54,9 @@ interface Outcome {
 interface FormatFigures {
   readonly project: { bytes: number; mean: number; worst: number; worstPhoto: string };
   readonly ipxDefault: { bytes: number; mean: number; worst: number; worstPhoto: string };
-  /** The project without autoquality (the calibrated quality per format, plain URLs by default). */
-  readonly calibrated: { bytes: number; mean: number; worst: number; worstPhoto: string };
-  readonly calibratedRatio: number | null;
+  /** The project with autoquality (a preset's `autoQuality: true`, or ORIGIN_AUTOQUALITY=true). */
+  readonly autoQuality: { bytes: number; mean: number; worst: number; worstPhoto: string };
+  readonly autoQualityRatio: number | null;
   /** ipx's total bytes at the project's mean score (null: outside the swept range). */
   readonly ipxBytesAtProjectScore: number | null;
   readonly ratio: number | null;
@@ -80,7 +80,7 @@ export async function runBytes(ctx: ScenarioContext, round: number): Promise<Run
   const ipx = createIPX({ storage: ipxFSStorage({ dir }) });
 
   const project: Record<LossyFormat, Outcome[]> = { webp: [], avif: [], jpeg: [] };
-  const calibrated: Record<LossyFormat, Outcome[]> = { webp: [], avif: [], jpeg: [] };
+  const withAutoQuality: Record<LossyFormat, Outcome[]> = { webp: [], avif: [], jpeg: [] };
   const ipxDefault: Record<LossyFormat, Outcome[]> = { webp: [], avif: [], jpeg: [] };
   const ipxSwept: Record<LossyFormat, Map<number, Outcome[]>> = { webp: new Map(), avif: new Map(), jpeg: new Map() };
   const labels: string[] = [];
@@ -106,10 +106,10 @@ export async function runBytes(ctx: ScenarioContext, round: number): Promise<Run
           const spec = (autoQuality: boolean) =>
             canonicalizeSpec(parse(new URLSearchParams(`w=${width}&fm=${format}`)), { token: 'legacy', dpr: 1, qualityTarget: config.quality.target, autoQuality }, limits);
           const probeStarted = performance.now();
-          const made = await runPipeline(photo.source, spec(true), limits, { qualityFor: lookup });
+          const measured = await runPipeline(photo.source, spec(true), limits, { qualityFor: lookup });
           probeMs += performance.now() - probeStarted;
-          project[format].push(await outcome(photo, made.data, 0));
-          calibrated[format].push(await outcome(photo, (await runPipeline(photo.source, spec(false), limits)).data, 0));
+          withAutoQuality[format].push(await outcome(photo, measured.data, 0));
+          project[format].push(await outcome(photo, (await runPipeline(photo.source, spec(false), limits)).data, 0));
           const ipxAsk = async (q?: number) => {
             const side = angle === 90 || angle === 270 ? { h: String(photo.pixels.width) } : { w: String(photo.pixels.width) };
             const { data } = await ipx(id, { ...side, f: format, ...(q !== undefined && { q: String(q) }) }).process();
@@ -135,12 +135,12 @@ export async function runBytes(ctx: ScenarioContext, round: number): Promise<Run
     const theirs = summarise(ipxDefault[format], labels);
     const curve = [...ipxSwept[format].entries()].map(([quality, list]) => ({ quality, ...summarise(list, labels) }));
     const atScore = bytesAtScore(curve, mine.mean);
-    const plain = summarise(calibrated[format], labels);
+    const plain = summarise(withAutoQuality[format], labels);
     const plainAtScore = bytesAtScore(curve, plain.mean);
     figures[format] = {
       project: mine,
-      calibrated: plain,
-      calibratedRatio: plainAtScore === null ? null : plain.bytes / plainAtScore,
+      autoQuality: plain,
+      autoQualityRatio: plainAtScore === null ? null : plain.bytes / plainAtScore,
       ipxDefault: theirs,
       ipxBytesAtProjectScore: atScore,
       ratio: atScore === null ? null : mine.bytes / atScore,
@@ -162,7 +162,7 @@ export async function runBytes(ctx: ScenarioContext, round: number): Promise<Run
   for (const format of LOSSY_FORMATS) {
     const f = figures[format];
     extra[`${format}_ratio`] = f.ratio;
-    extra[`${format}_ratio_calibrated`] = f.calibratedRatio;
+    extra[`${format}_ratio_autoquality`] = f.autoQualityRatio;
     extra[`${format}_figures`] = f as unknown as Json;
   }
   const seconds = (performance.now() - started) / 1000;
@@ -233,9 +233,9 @@ function renderBytes(figures: Record<LossyFormat, FormatFigures>, spread: number
     );
   }
   for (const format of LOSSY_FORMATS) {
-    const c = figures[format].calibrated;
-    const ratio = figures[format].calibratedRatio;
-    lines.push(`  without autoquality: ${format} ${kb(c.bytes)}, mean ${c.mean.toFixed(1)} / worst ${c.worst.toFixed(1)}, ${ratio === null ? '-' : ratio.toFixed(3)}x ipx at that mean`);
+    const c = figures[format].autoQuality;
+    const ratio = figures[format].autoQualityRatio;
+    lines.push(`  with autoquality: ${format} ${kb(c.bytes)}, mean ${c.mean.toFixed(1)} / worst ${c.worst.toFixed(1)}, ${ratio === null ? '-' : ratio.toFixed(3)}x ipx at that mean`);
   }
   lines.push(`  project mean score spread across formats: ${spread.toFixed(2)} points`);
   return lines;

@@ -2,8 +2,9 @@
  * The quality each lossy format needs to meet a quality target when nothing is known about the
  * image: the median SSIMULACRA2 score each quality setting reaches on the quality photos
  * (bench/quality/photos.ts: nine corpus photos, upright, 800 px wide, scored against the lossless
- * resize), at the encoder settings of transforms/formats.ts. Measured with
- * `node dist/bench/quality/calibrate.js` (sharp 0.35.5); re-measure when an encoder setting changes.
+ * resize). Measured with `node dist/bench/quality/calibrate.js` (sharp 0.35.5) at the settings
+ * before the equal-score choice (AVIF effort 2, WebP effort 4; JPEG unchanged): the efforts now
+ * used change bytes far more than scores, but re-measure when an encoder setting changes.
  * Autoquality (origin/load/autoquality.ts) replaces this guess with the image's own answer.
  */
 import type { LossyFormat } from '../formats.js';

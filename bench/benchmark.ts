@@ -17,6 +17,7 @@ import { buildBadFiles, buildImageSet, layoutBucket } from './images.js';
 import { ONCE, SCENARIOS, type BenchOptions, type ScenarioName } from './options.js';
 import { closeProbeAgent, type OriginSettings } from './origin-process.js';
 import { checkTargets, renderPeerTable, renderTable, renderTargets, scenarioEntries, withRatios, writeResults, type Results } from './report.js';
+import { runBytes } from './scenarios/bytes.js';
 import { runCold } from './scenarios/cold.js';
 import { runColdstart } from './scenarios/coldstart.js';
 import { runHot } from './scenarios/hot.js';
@@ -42,6 +43,7 @@ const RUNNERS: Readonly<Record<ScenarioName, Scenario>> = {
   restart: runRestart,
   upload: runUpload,
   soak: runSoak,
+  bytes: runBytes,
 };
 
 /** The origin's settings for every run; the rest are its defaults (README: "Configuration"). */

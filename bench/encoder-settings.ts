@@ -2,6 +2,10 @@
  * Encoder-settings benchmark: the measurements behind the choices in transforms/formats.ts.
  *
  *   npm run build && node dist/bench/encoder-settings.js [--json out.json] [--reps N] [--only jpeg,avif]
+ *   npm run build && node dist/bench/encoder-settings.js --at-score [77] [--widths 400,800,1080] [--photos 9] [--json out.json]
+ *
+ * The second form compares settings at equal SSIMULACRA2 score rather than equal quality number
+ * (bench/quality/equal-score.ts); the choices in formats.ts are made from it by the cost model.
  *
  * For a few corpus images (support/corpus.ts: committed in support/corpus/, or generated from those)
  * it runs the same work a request does (decode with auto-orientation, resize to a feed width
@@ -26,7 +30,8 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import sharp, { type AnimationOptions, type Sharp } from 'sharp';
-import { encoderOptions, type EncoderOptions } from '../transforms/formats.js';
+import { DEFAULT_QUALITY_TARGET, encoderOptions, type EncoderOptions } from '../transforms/formats.js';
+import { runEqualScore } from './quality/equal-score.js';
 import { CORPUS, readCorpus } from '../support/corpus.js';
 import type { OutputFormat } from '../transforms/params.js';
 
@@ -644,6 +649,19 @@ function printSummary(summary: readonly SummaryRow[]): void {
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
+  const atScoreFlag = process.argv.indexOf('--at-score');
+  if (atScoreFlag > 0) {
+    // Equal-score mode (bench/quality/equal-score.ts): bytes and CPU at one SSIMULACRA2 score.
+    const option = (name: string) => {
+      const i = process.argv.indexOf(name);
+      return i > 0 ? process.argv[i + 1] : undefined;
+    };
+    const next = process.argv[atScoreFlag + 1];
+    const target = next !== undefined && /^\d+(\.\d+)?$/.test(next) ? Number(next) : DEFAULT_QUALITY_TARGET;
+    const widths = (option('--widths') ?? '400,800,1080').split(',').map(Number);
+    await runEqualScore(target, widths, Number(option('--photos') ?? 9), option('--json'));
+    return;
+  }
   const args = parseArgs(process.argv.slice(2));
   sharp.concurrency(1);
   sharp.cache(false);

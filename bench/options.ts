@@ -4,10 +4,10 @@
  * half, 30 s of it the soak) and `tiny` (the plumbing test: a few requests per scenario on small
  * images).
  */
-export type ScenarioName = 'limit' | 'cold' | 'hot' | 'social' | 'overload' | 'coldstart' | 'peer' | 'restart' | 'upload' | 'soak';
-export const SCENARIOS: readonly ScenarioName[] = ['limit', 'cold', 'hot', 'social', 'overload', 'coldstart', 'peer', 'restart', 'upload', 'soak'];
+export type ScenarioName = 'limit' | 'cold' | 'hot' | 'social' | 'overload' | 'coldstart' | 'peer' | 'restart' | 'upload' | 'soak' | 'bytes';
+export const SCENARIOS: readonly ScenarioName[] = ['limit', 'cold', 'hot', 'social', 'overload', 'coldstart', 'peer', 'restart', 'upload', 'soak', 'bytes'];
 /** Scenarios run in the first round only, whatever `--rounds` says: one 10-minute soak is enough. */
-export const ONCE: ReadonlySet<ScenarioName> = new Set(['soak']);
+export const ONCE: ReadonlySet<ScenarioName> = new Set(['soak', 'bytes']);
 
 export type Mode = 'full' | 'quick' | 'tiny';
 /** Scenarios with an origin under load to profile. */

@@ -9,6 +9,8 @@ import type { Environment } from './environment.js';
 import type { ScenarioName } from './options.js';
 import type { Json, RunFigures } from './scenarios/types.js';
 import { SOAK_JUDGED_FROM_S, SOAK_RSS_GROWTH_LIMIT_PCT } from './scenarios/soak.js';
+import { BYTES_TARGETS, SPREAD_LIMIT, WORST_MARGIN } from './scenarios/bytes.js';
+import { LOSSY_FORMATS } from './quality/photos.js';
 import { median, ratio, round } from './stats.js';
 
 /** Adds the same-round ratios the targets are stated in. */
@@ -135,6 +137,9 @@ export function checkTargets(entries: readonly ScenarioEntry[], runs: readonly R
     check('upload burst: live p99 <= 1.5x uncontended', figure('upload', 'live_p99_ratio'), (v) => v <= 1.5),
     soakRss(check(`soak RSS flat (growth % after warm-up) <= ${SOAK_RSS_GROWTH_LIMIT_PCT}`, figure('soak', 'rss_growth_pct'), (v) => v <= SOAK_RSS_GROWTH_LIMIT_PCT), runs),
     check('soak 5xx on bad input = 0', figure('soak', 'bad_input_5xx'), (v) => v === 0),
+    ...LOSSY_FORMATS.map((f) => check(`bytes ${f} <= ${BYTES_TARGETS[f]}x ipx at the same mean score`, figure('bytes', `${f}_ratio`), (v) => v <= BYTES_TARGETS[f])),
+    check(`bytes worst photo >= ipx's worst default photo - ${WORST_MARGIN} (points, worst format)`, figure('bytes', 'worst_margin_points'), (v) => v >= -WORST_MARGIN),
+    check(`bytes mean score spread across formats <= ${SPREAD_LIMIT} points`, figure('bytes', 'spread_points'), (v) => v <= SPREAD_LIMIT),
   ];
 }
 

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { COLOUR_MODES, DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
 import { ConfigError } from './config-error.js';
 import { DELIVERY_ENV, parseDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
+import { parseQualityConfig, QUALITY_ENV, type QualityConfig } from './quality-config.js';
 import { bool, int } from './env-values.js';
 import { parseServerConfig, SERVER_ENV, type ServerConfig } from './server-config.js';
 import { parseSourceConfig, type SourceConfig } from './source-config.js';
@@ -17,6 +18,7 @@ import { parseStoreConfig, STORE_ENV, type ResultStoreConfig } from './store/sto
 import { FLEET_ENV, parseFleetConfig, type FleetConfig } from './fleet/fleet-config.js';
 
 export type { CorsConfig, DeliveryConfig, FallbackConfig } from './delivery-config.js';
+export type { QualityConfig, QualityRange } from './quality-config.js';
 export type { ConnectionConfig, RequiredHeader, ServerConfig } from './server-config.js';
 export type { SourceConfig } from './source-config.js';
 export type { ResultStoreConfig } from './store/store-config.js';
@@ -84,6 +86,8 @@ export interface Config {
   readonly resultStore?: ResultStoreConfig;
   /** The admin port, pre-rendering and takedowns (README: "Fleet"). */
   readonly fleet: FleetConfig;
+  /** The quality target and autoquality. */
+  readonly quality: QualityConfig;
   readonly presets: {
     /** The operator's preset file (JSON); the shipped presets when unset. */
     readonly file?: string;
@@ -137,6 +141,7 @@ const envSchema = z.object({
   ...DELIVERY_ENV,
   ...STORE_ENV,
   ...FLEET_ENV,
+  ...QUALITY_ENV,
   ORIGIN_SOURCE: z.string().min(1).default('fs:./samples'),
   S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   S3_REGION: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
@@ -256,6 +261,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     delivery: parseDeliveryConfig(e),
     ...(resultStore && { resultStore }),
     fleet: parseFleetConfig(e, resultStore !== undefined),
+    quality: parseQualityConfig(e),
     presets: { ...(e.ORIGIN_PRESETS !== undefined && { file: path.resolve(cwd, e.ORIGIN_PRESETS) }), only: e.ORIGIN_PRESETS_ONLY, styleDelimiters: e.ORIGIN_STYLE_DELIMITERS, publicTextWatermark: e.ORIGIN_PUBLIC_TEXT_WATERMARK },
     signingKeys: e.ORIGIN_SIGNING_KEYS ?? [],
     hints: { dpr: e.ORIGIN_DPR_STEPS, widths: e.ORIGIN_WIDTH_STEPS },

@@ -82,7 +82,8 @@ export function createOriginParts(config: Config, source: ImageSource, logger?: 
     { queueDepth: () => transformQueue.queued, inflightTransforms: () => transformQueue.running },
     { resultStoreQueueDepth: () => results?.queueDepth ?? 0, prerenderQueueDepth: () => prerender?.depth ?? 0 },
   );
-  const originals = createOriginals({ source, cache, queue: fetchQueue, metrics, allowSvg: limits.allowSvg });
+  const autoQuality = { config: config.quality, limits };
+  const originals = createOriginals({ source, cache, queue: fetchQueue, metrics, allowSvg: limits.allowSvg, autoQuality });
   const storeLog = createThrottledLog((fields, message) => logger?.warn(fields, message), STORE_LOG_INTERVAL_MS);
   const store = config.resultStore && createObjectStore(config.resultStore);
   const results = config.resultStore && store && createResultTier({ store, config: config.resultStore, originals, metrics, log: storeLog });
@@ -119,6 +120,8 @@ export function createOriginParts(config: Config, source: ImageSource, logger?: 
     degradedCacheControl: responses.degradedCacheControl,
     fallback: config.delivery.fallback,
     isBlocked: takedown.isBlocked,
+    qualityTarget: config.quality.target,
+    autoQuality: config.quality.autoQuality,
   };
   const unknown = fleet.prerender.filter((name) => !catalog.presets.has(name));
   if (unknown.length > 0) throw new ConfigError([`ORIGIN_PRERENDER: no preset named ${unknown.map((n) => `"${n}"`).join(', ')}`]);

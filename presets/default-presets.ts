@@ -15,7 +15,8 @@ const DEFAULT_PRESETS = {
   avatar: {
     params: { w: 96, h: 96, fit: 'cover', pos: 'attention' },
     overridable: ['dpr', 'fm'],
-    quality: { jpeg: 85, webp: 85, avif: 60 },
+    // Faces at small sizes: a higher target than the feed's.
+    qualityTarget: 82,
   },
   // Feed images: phones ask `w=auto&dpr=auto` with client hints, desktops a fixed width. A long
   // screenshot shows its head, at most three times as tall as wide (a phone screen and a half).
@@ -27,7 +28,7 @@ const DEFAULT_PRESETS = {
   full: {
     params: { w: 2048, h: 2048 },
     overridable: ['dpr', 'fm'],
-    quality: { jpeg: 85, webp: 82, avif: 55 },
+    qualityTarget: 80,
   },
   // Link previews (Open Graph): the 1.91:1 card every platform crops to, always JPEG for crawlers.
   share: {

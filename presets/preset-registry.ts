@@ -19,6 +19,10 @@ export interface Preset {
   readonly overridable: ReadonlySet<string>;
   readonly cacheControl?: string;
   readonly qualities?: QualityTable;
+  /** The preset's quality target, instead of ORIGIN_QUALITY_TARGET. */
+  readonly qualityTarget?: number;
+  /** Autoquality for this preset, instead of ORIGIN_AUTOQUALITY. */
+  readonly autoQuality?: boolean;
   /** The preset's own width in CSS pixels, the fallback for `w=auto` without client hints. */
   readonly width?: number;
   /** Answered instead of a missing source (README: "Fallback images"). */
@@ -75,6 +79,8 @@ export function createPresetCatalog(file: unknown, parseSpec: SpecParser): Prese
       overridable: new Set(definition.overridable),
       ...(definition.cacheControl !== undefined && { cacheControl: definition.cacheControl }),
       ...(definition.quality !== undefined && { qualities: definition.quality }),
+      ...(definition.qualityTarget !== undefined && { qualityTarget: definition.qualityTarget }),
+      ...(definition.autoQuality !== undefined && { autoQuality: definition.autoQuality }),
       ...(typeof spec.w === 'number' && { width: spec.w }),
       ...(definition.fallback !== undefined && { fallback: definition.fallback }),
     });

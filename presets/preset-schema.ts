@@ -28,6 +28,10 @@ export const presetSchema = z
     overridable: z.array(paramName).default([]),
     cacheControl: z.string().min(1).optional(),
     quality: z.object({ jpeg: quality, webp: quality, avif: quality }).partial().strict().optional(),
+    /** The preset's own quality target (SSIMULACRA2 score), instead of ORIGIN_QUALITY_TARGET. */
+    qualityTarget: z.number().int().min(30).max(100).optional(),
+    /** Meet the target per image (autoquality), instead of ORIGIN_AUTOQUALITY. */
+    autoQuality: z.boolean().optional(),
     /** A source key answered (transformed like the request) when the requested source is missing. */
     fallback: sourceKey.optional(),
   })

@@ -28,6 +28,7 @@ const REQUIRED: Readonly<Record<ScenarioName, readonly string[]>> = {
   restart: ['transforms_without_store', 'transforms_with_store', 'p50_with_store_ms'],
   upload: ['all_stored_s', 'live_p99_alone_ms', 'p99_ms'],
   soak: ['rps', 'p50_ms', 'p99_ms', 'rss_growth_pct', 'bad_input_5xx', 'storage_requests', 'peak_rss_mb', 'loadgen_cores'],
+  bytes: ['webp_ratio', 'avif_ratio', 'jpeg_ratio', 'spread_points', 'worst_margin_points'],
 };
 
 function isAlive(pid: number): boolean {
@@ -67,7 +68,7 @@ test('the benchmark runs every scenario on a tiny workload, writes its results a
     assert.ok((soak?.['storage_requests'] as number) > 0, 'the soak origin read its originals through the failing proxy');
     assert.deepEqual(
       (written.targets as { target: string }[]).map((t) => t.target.split(' ')[0]),
-      ['vs', 'vs', 'cold', 'hot', 'cold', 'cold', 'full', 'goodput', 'served', 'shed', 'peak', 'restart', 'upload', 'soak', 'soak'],
+      ['vs', 'vs', 'cold', 'hot', 'cold', 'cold', 'full', 'goodput', 'served', 'shed', 'peak', 'restart', 'upload', 'soak', 'soak', 'bytes', 'bytes', 'bytes', 'bytes', 'bytes'],
       'one row per target, named for what it measures',
     );
     const restart = written.scenarios.find((s) => s.name === 'restart');

@@ -344,7 +344,7 @@ describe('planTransform: resize', () => {
     const p = plan('blur=1.5&sharpen=2');
     assert.deepEqual([p.blur, p.sharpen, p.output.economy], [1.5, 2, false]);
     const cheap = plan(economizeSpec(specFor('', 'avif')));
-    assert.deepEqual(cheap.output, { format: 'webp', quality: 80, economy: true });
+    assert.deepEqual(cheap.output, { format: 'webp', quality: 80, target: 77, economy: true });
   });
 });
 
@@ -432,10 +432,12 @@ describe('planTransform: finishing pass', () => {
 });
 
 describe('planTransform: quality', () => {
-  test('defaults: JPEG 80, WebP 80, AVIF 50; none for PNG and GIF', () => {
-    assert.equal(plan('', PHOTO, 'legacy').output.quality, 80);
+  test('defaults: the calibrated quality for the target (77: JPEG 79, WebP 80, AVIF 53); none for PNG and GIF', () => {
+    assert.equal(plan('', PHOTO, 'legacy').output.quality, 79);
     assert.equal(plan('', PHOTO, 'webp').output.quality, 80);
-    assert.equal(plan('', PHOTO, 'avif').output.quality, 50);
+    assert.equal(plan('', PHOTO, 'avif').output.quality, 53);
+    assert.equal(plan('', PHOTO, 'avif').output.target, 77, 'the pipeline may ask the image instead');
+    assert.equal('target' in plan('fm=avif&q=40').output, false);
     assert.equal('quality' in plan('', TRANSPARENT_PNG, 'legacy').output, false);
     assert.equal('quality' in plan('anim=1', ANIMATED_GIF, 'legacy').output, false);
     assert.equal('quality' in plan('fm=png&q=40').output, false);
@@ -453,11 +455,12 @@ describe('planTransform: quality', () => {
     assert.equal(plan(negotiated('webp', { qt: qualities })).output.quality, 70);
     assert.equal(plan(negotiated('legacy', { qt: qualities })).output.quality, 85);
     assert.equal(plan(negotiated('avif', { qt: qualities }, 'anim=1'), ANIMATED_GIF).output.quality, 70, 'animated AVIF request → WebP');
-    assert.equal(plan(negotiated('avif', { qt: { jpeg: 85 } })).output.quality, 50, 'formats absent from the table keep the default');
+    assert.equal(plan(negotiated('avif', { qt: { jpeg: 85 } })).output.quality, 53, 'formats absent from the table meet the target');
+    assert.equal('target' in plan(negotiated('avif', { qt: qualities })).output, false, 'a fixed quality is not measured');
   });
 
   test('Save-Data lowers the quality to 70%', () => {
-    assert.equal(plan(negotiated('avif', { sd: true })).output.quality, 35);
+    assert.equal(plan(negotiated('avif', { sd: true })).output.quality, 37);
     assert.equal(plan(negotiated('webp', { sd: true })).output.quality, 56);
     assert.equal(plan(negotiated('avif', { sd: true, qt: { avif: 40 } })).output.quality, 28);
     assert.equal(plan(negotiated('legacy', { sd: true }, 'q=90')).output.quality, 63);

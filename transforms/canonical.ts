@@ -5,7 +5,7 @@
  * one variant. `serializeCanonical` is the only writer of the string that variant keys and ETags
  * are built from; `test/canonical.test.ts` pins its format.
  */
-import { qualityFor, type FormatToken, type QualityTable } from './formats.js';
+import { DEFAULT_QUALITY_TARGET, fixedQuality, isLossy, saveDataQuality, type FormatToken, type QualityTable } from './formats.js';
 import type { TransformLimits } from './limits.js';
 import { PARAM_NAMES, PARAMS, spell, type Fit, type OutputFormat, type ParamName, type Position, type RequestedSpec, type Rotation } from './params.js';
 import { oneOrList, serializeWatermarks, type Watermarks } from './watermark.js';
@@ -27,11 +27,21 @@ export type CanonicalSpec = Omit<RequestedSpec, Rewritten> & {
   readonly rot: Rotation;
   readonly anim: boolean;
   readonly fm: FormatChoice;
-  /** Final for explicit lossy formats; for negotiated ones only the client's own `q`. */
+  /**
+   * A fixed quality: the client's own `q`, or for an explicit format the preset's, with Save-Data
+   * folded in. Otherwise the quality is chosen per image to meet `tq`.
+   */
   readonly q?: number;
   /** A preset's qualities per format, kept only while the format is still to be negotiated. */
   readonly qt?: QualityTable;
-  /** Save-Data, kept only while the format is still to be negotiated (else folded into `q`). */
+  /**
+   * The quality target (a SSIMULACRA2 score) when no quality is fixed. The key names the target,
+   * not the quality each image needs for it: that is decided from the source, once per version.
+   */
+  readonly tq?: number;
+  /** The quality for `tq` is measured on the image itself (autoquality), not taken from the calibration. */
+  readonly aq?: true;
+  /** Save-Data, kept while the quality is still to be chosen (else folded into `q`). */
   readonly sd?: true;
   /** Made the cheap way under load (see `economizeSpec`); a separate variant with its own key. */
   readonly eco?: true;
@@ -53,11 +63,15 @@ export interface RequestContext {
   readonly deviceWidth?: number;
   readonly saveData?: boolean;
   readonly qualities?: QualityTable;
+  /** The preset's quality target, else ORIGIN_QUALITY_TARGET; DEFAULT_QUALITY_TARGET when absent. */
+  readonly qualityTarget?: number;
+  /** Whether the target is met per image (ORIGIN_AUTOQUALITY, or the preset's `autoQuality`). */
+  readonly autoQuality?: boolean;
   readonly watermark?: Watermarks;
 }
 
 /** Bump when the meaning of a canonical spec changes, so stale variants are never reused. */
-export const KEY_VERSION = 'v1';
+export const KEY_VERSION = 'v2';
 
 export function canonicalizeSpec(requested: RequestedSpec, context: RequestContext, limits: TransformLimits): CanonicalSpec {
   const { w, h, dpr: _dpr, fit, pos, enlarge, rot, anim, fm, q, wm: _wm, wmt: _wmt, ...copied } = requested;
@@ -69,8 +83,12 @@ export function canonicalizeSpec(requested: RequestedSpec, context: RequestConte
   const canonicalFit = bothSides ? (fit ?? 'inside') : 'inside';
   const format = fm ?? 'auto';
   const negotiated = format === 'auto';
-  const quality = negotiated ? q : qualityFor(format, { q, qt: context.qualities, sd: context.saveData });
+  const lossy = negotiated || isLossy(format);
+  const fixed = negotiated ? q : fixedQuality(format, { q, qt: context.qualities });
+  const quality = fixed !== undefined && !negotiated && context.saveData ? saveDataQuality(fixed) : fixed;
   const qualities = negotiated && q === undefined && context.qualities && sortedTable(context.qualities);
+  const target = lossy && fixed === undefined ? (context.qualityTarget ?? DEFAULT_QUALITY_TARGET) : undefined;
+  const saveData = context.saveData === true && lossy && (negotiated || fixed === undefined);
   return {
     ...box,
     fit: canonicalFit,
@@ -83,7 +101,9 @@ export function canonicalizeSpec(requested: RequestedSpec, context: RequestConte
     fm: negotiated ? `auto-${context.token}` : format,
     ...(quality !== undefined && { q: quality }),
     ...(qualities && { qt: qualities }),
-    ...(negotiated && context.saveData && { sd: true as const }),
+    ...(target !== undefined && { tq: target }),
+    ...(target !== undefined && context.autoQuality === true && { aq: true as const }),
+    ...(saveData && { sd: true as const }),
     ...(context.watermark && { wm: oneOrList(context.watermark) }),
     ...(limits.colour === 'srgb' && { colour: 'srgb' as const }),
   };
@@ -129,7 +149,7 @@ function capBox(width: number | undefined, height: number | undefined, max: numb
 }
 
 /** Fields that are not query parameters, written after them in this order. */
-const EXTRA_FIELDS = ['qt', 'sd', 'eco', 'colour'] as const;
+const EXTRA_FIELDS = ['qt', 'tq', 'aq', 'sd', 'eco', 'colour'] as const;
 
 /** Table order, then the extra fields; absent fields are omitted. */
 export function serializeCanonical(spec: CanonicalSpec): string {

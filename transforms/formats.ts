@@ -1,12 +1,15 @@
 /**
- * Output formats: MIME types, per-format quality defaults and the encoder settings, chosen for
- * size and speed on social-feed photos. Figures from `node dist/bench/encoder-settings.js` on the
- * 2-core CI machine (sharp 0.35.5, libvips 8.18.7, one core, three photos resized to 1080 px,
- * geometric means; run twice, timings within 3%): the whole request (decode + resize + encode)
- * against the stated alternative, at the same quality setting.
+ * Output formats: MIME types, the quality target and the encoder settings, chosen by the cost
+ * model (README: "Quality and bytes": encode CPU at $0.0000125 per vCPU-second against bytes ×
+ * 1000 deliveries at $0.085/GB, so 1 KB saved per variant is worth 6.8 CPU-seconds). Figures from
+ * `node dist/bench/encoder-settings.js --at-score 77 --widths 800 --photos 4` (sharp 0.35.5, one
+ * core, four corpus photos at 800 px; indicative, measured on a shared 2-core VM): total bytes and
+ * encoder CPU at EQUAL SSIMULACRA2 score 77, not at equal quality number, which means different
+ * fidelity across settings. bench/results/2026-12-01-encoder-settings-at-score.json has them.
  */
 import type { AvifOptions, GifOptions, JpegOptions, PngOptions, WebpOptions } from 'sharp';
 import type { OutputFormat } from './params.js';
+import { calibratedQuality } from './quality/calibration.js';
 
 /** What `fm=auto` reduces the client's `Accept` header to before anything else sees it. */
 export type FormatToken = 'avif' | 'webp' | 'legacy';
@@ -22,13 +25,19 @@ export const MIME_TYPES: Readonly<Record<OutputFormat, string>> = {
   gif: 'image/gif',
 };
 
-/** Quality used when the request has no `q`; formats without a quality knob are absent. */
-export const DEFAULT_QUALITY: Readonly<Partial<Record<OutputFormat, number>>> = {
-  jpeg: 80,
-  webp: 80,
-  // AVIF's scale is harsher: 50 looks like JPEG 80 at roughly half the bytes.
-  avif: 50,
-};
+/** The lossy formats: those with a quality knob, chosen to meet the quality target. */
+export type LossyFormat = 'jpeg' | 'webp' | 'avif';
+export const LOSSY_FORMATS: readonly LossyFormat[] = ['jpeg', 'webp', 'avif'];
+export const isLossy = (format: OutputFormat): format is LossyFormat => format === 'jpeg' || format === 'webp' || format === 'avif';
+
+/**
+ * The SSIMULACRA2 score a variant aims at when the request has no `q` (ORIGIN_QUALITY_TARGET, or
+ * a preset's `qualityTarget`): about what WebP q80 reaches on the corpus photos at feed sizes.
+ */
+export const DEFAULT_QUALITY_TARGET = 77;
+
+/** Quality per lossy format for one image: what autoquality found it needs to meet the target. */
+export type FormatQualities = Readonly<Partial<Record<LossyFormat, number>>>;
 
 /**
  * Quality for a client that sent `Save-Data: on`: 70% of what it would get otherwise, which at
@@ -38,21 +47,33 @@ export function saveDataQuality(quality: number): number {
   return Math.max(1, Math.round(quality * 0.7));
 }
 
+/** Where a variant's quality comes from, before the source is known. */
+export interface QualityInputs {
+  /** The request's own `q`: wins over everything. */
+  readonly q?: number | undefined;
+  /** A preset's fixed qualities per format. */
+  readonly qt?: QualityTable | undefined;
+  /** The quality target (SSIMULACRA2 score) the format's quality is chosen to meet. */
+  readonly tq?: number | undefined;
+  /** Save-Data: the quality is lowered after it is chosen. */
+  readonly sd?: boolean | undefined;
+}
+
 /**
  * The one rule for the quality a lossy format is encoded at: the request's `q`, else the preset's
- * table (`qt`), else the default; lowered for Save-Data (`sd`). Undefined for formats without a
- * quality knob. The canonical spec applies it to explicit formats, the plan to negotiated ones
- * once the source has decided the concrete format.
+ * table (`qt`), else what meets the target (`tq`): the image's own autoquality result when the
+ * pipeline has one, else the calibrated quality for the format; lowered for Save-Data (`sd`).
+ * Undefined for formats without a quality knob.
  */
-export function qualityFor(
-  format: OutputFormat,
-  inputs: { readonly q?: number | undefined; readonly qt?: QualityTable | undefined; readonly sd?: boolean | undefined },
-): number | undefined {
-  const base = DEFAULT_QUALITY[format];
-  if (base === undefined) return undefined;
-  const table = format === 'jpeg' || format === 'webp' || format === 'avif' ? inputs.qt?.[format] : undefined;
-  const quality = inputs.q ?? table ?? base;
+export function qualityFor(format: OutputFormat, inputs: QualityInputs, image?: FormatQualities): number | undefined {
+  if (!isLossy(format)) return undefined;
+  const quality = fixedQuality(format, inputs) ?? image?.[format] ?? calibratedQuality(format, inputs.tq ?? DEFAULT_QUALITY_TARGET);
   return inputs.sd ? saveDataQuality(quality) : quality;
+}
+
+/** A quality the request or the preset fixed, which no per-image measurement may change. */
+export function fixedQuality(format: OutputFormat, inputs: QualityInputs): number | undefined {
+  return isLossy(format) ? (inputs.q ?? inputs.qt?.[format]) : undefined;
 }
 
 export type EncoderOptions =
@@ -67,22 +88,34 @@ export type EncoderOptions =
  * marked for a short CDN lifetime so the full-quality variant replaces it later).
  */
 export function encoderOptions(format: OutputFormat, quality: number | undefined, economy = false): EncoderOptions {
-  const q = quality ?? DEFAULT_QUALITY[format];
+  const q = quality ?? (isLossy(format) ? calibratedQuality(format, DEFAULT_QUALITY_TARGET) : undefined);
   switch (format) {
     case 'jpeg':
-      // mozjpeg (trellis quantisation, progressive scans): 0.83x the bytes of progressive +
-      // optimised Huffman coding for 1.8x the time (0.65–0.96x the bytes at equal PSNR). JPEG only
-      // reaches clients that take neither WebP nor AVIF, so bytes win; economy drops it.
+      // mozjpeg (trellis quantisation, progressive scans) at equal score: 0.90x the bytes of
+      // libjpeg-turbo baseline (sharp's and ipx's default) and 0.91x progressive, for 8x and 5x the
+      // encoder CPU (0.06 s against 0.008 s per 800 px photo): 2.3 KB saved per variant pays 30x
+      // over. Economy drops it.
       return { format, options: economy ? { quality: q, progressive: true } : { quality: q, mozjpeg: true } };
     case 'webp':
-      // effort 4 (libwebp's default) against 2: 0.96x the bytes for 1.47x the time, slightly better
-      // fidelity. Effort 6 (0.96x bytes, 1.6x time) and smartSubsample (1.05x bytes) do not pay.
-      return { format, options: { quality: q, effort: economy ? 2 : 4 } };
+      // effort 6 at equal score: 0.95x the bytes of effort 4 (sharp's and ipx's default) for 2.4x the
+      // encoder CPU (+0.1 s per 800 px photo for 2 KB saved: worth 13 s by the cost model); effort 2
+      // is 1.05x the bytes for 0.45x. smartSubsample costs bytes (1.01x) and 2.2x the CPU: off.
+      // Throughput: a WebP miss costs about 2x the CPU of ipx's (encode dominates at feed sizes).
+      return { format, options: { quality: q, effort: economy ? 2 : 6 } };
     case 'avif':
-      // effort 2 against sharp's default 4: 0.15x the time for 1.06x the bytes (-0.5 dB PSNR).
-      // AVIF encoding dominates CPU per request, so speed wins. Chroma stays 4:4:4 (sharp's
-      // default); economy uses 4:2:0: 0.85x the time, 0.94x the bytes, -1.1 dB on colour.
-      return { format, options: { quality: q, effort: 2, ...(economy && { chromaSubsampling: '4:2:0' }) } };
+      // At equal score effort 4 (sharp's and ipx's default) is 0.91x the bytes of effort 2 for 8.2x
+      // the encoder CPU (2.9 s against 0.35 s per 800 px photo, one core), effort 3 0.96x for 1.7x.
+      // By the cost model alone effort 4 is cheapest (2.5 KB saved per variant, worth 17 CPU-s, for
+      // 2.5 CPU-s), but at 8x it breaks the origin's envelope: a 2000 px AVIF ran past the
+      // transform timeout on the shared CI machine, and AVIF misses would cost 8x the peak
+      // capacity (the throughput targets against ipx). Effort 3 keeps most of the saving (0.96x,
+      // $2.43 against $2.34 per 1000 variants at 1000 deliveries) at 1.7x. 4:2:0 saves nothing at
+      // equal score (0.959 vs 0.958 at effort 3): chroma stays 4:4:4; tune=iq is the default's
+      // equal (0.958). Economy (under pressure) keeps effort 2 with 4:2:0.
+      return {
+        format,
+        options: economy ? { quality: q, effort: 2, chromaSubsampling: '4:2:0' } : { quality: q, effort: 3 },
+      };
     case 'png':
       // zlib level 6 against 9: 0.65x the time for 1.05x the bytes, both lossless. A palette would
       // be 0.1x the bytes but lossy and 56x slower.

@@ -232,7 +232,7 @@ export const PARAMS = {
   }),
   anim: row(flag, 'keep all frames of an animated GIF/WebP when the output can animate (GIF, WebP); otherwise the first frame', { default: '`0`' }),
   fm: row(format, 'output format, see below', { default: '`auto`' }),
-  q: row(integer(1, 100), 'quality of lossy formats; ignored (and dropped from the variant key) for PNG and GIF', { default: 'JPEG 80, WebP 80, AVIF 50' }),
+  q: row(integer(1, 100), 'quality of lossy formats; ignored (and dropped from the variant key) for PNG and GIF', { default: 'chosen per image to meet the quality target' }),
   dl: row(
     custom(`a file name, up to ${MAX_FILE_NAME} characters`, () => z.string().transform(sanitizeFileName).refine((v) => v !== '', 'must be a file name')),
     'answer as a download (`Content-Disposition: attachment`) under this name; `/`, `\\` become `_`, control characters are dropped',

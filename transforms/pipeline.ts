@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import sharp, { type Sharp } from 'sharp';
 import type { CanonicalSpec } from './canonical.js';
 import { InternalError, OriginError, TransformTimeoutError, UnprocessableImageError } from './errors.js';
-import { encoderOptions } from './formats.js';
+import { encoderOptions, isLossy, qualityFor, type LossyFormat } from './formats.js';
 import type { TransformLimits } from './limits.js';
 import type { OutputFormat } from './params.js';
 import { planTransform, type TransformPlan } from './plan.js';
@@ -41,6 +41,11 @@ export interface TransformResult {
 export interface PipelineAssets {
   readonly watermarkLogo?: Buffer;
   readonly decodes?: DecodeReuse;
+  /**
+   * What quality this source needs in `format` to meet `target` (autoquality), or undefined to
+   * keep the calibrated guess. Asked only when the request fixed no quality.
+   */
+  readonly qualityFor?: (format: LossyFormat, target: number) => Promise<number | undefined>;
 }
 
 export async function runPipeline(
@@ -57,7 +62,7 @@ export async function runPipeline(
   const source = input === original ? header : await probeSource(input, limits);
   const planned = planTransform(spec, source, limits);
   const derived = await stage(() => deriveFromDecode(input, spec, source, planned, limits, assets.decodes));
-  const plan = derived?.plan ?? planned;
+  const plan = await withImageQuality(derived?.plan ?? planned, spec, assets);
   const frames = plan.animated ? source.pages : 1;
   // An animation turned a quarter or finished frame by frame is re-loaded from raw frames, which
   // carry no timing: the encoder is given the source's.
@@ -82,6 +87,17 @@ export async function runPipeline(
     throw new UnprocessableImageError('OUTPUT_TOO_LARGE', `output is larger than ${limits.maxOutputBytes} bytes`);
   }
   return { data, format: plan.output.format, width: info.width, height: info.pageHeight ?? info.height, pages: info.pages ?? 1 };
+}
+
+/** The plan with the quality this image needs for the target, when the pipeline can ask for it. */
+async function withImageQuality(plan: TransformPlan, spec: CanonicalSpec, assets: PipelineAssets): Promise<TransformPlan> {
+  const { format, target } = plan.output;
+  // Under pressure (economy) nothing extra is measured: the calibrated guess serves.
+  if (target === undefined || spec.aq !== true || !assets.qualityFor || !isLossy(format) || plan.output.economy) return plan;
+  const needed = await assets.qualityFor(format, target);
+  if (needed === undefined) return plan;
+  const quality = qualityFor(format, spec, { [format]: needed });
+  return quality === undefined ? plan : { ...plan, output: { ...plan.output, quality } };
 }
 
 /** Runs the stages of one image under one clock, classifying what fails. */

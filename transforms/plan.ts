@@ -3,7 +3,7 @@
  * spec: the concrete output format, whether animation survives, the crop, the resize box and the
  * colours. Pure and synchronous, so the interesting rules are tested with plain objects.
  */
-import { qualityFor } from './formats.js';
+import { fixedQuality, isLossy, qualityFor } from './formats.js';
 import { InvalidRequestError, UnprocessableImageError } from './errors.js';
 import type { CanonicalSpec } from './canonical.js';
 import { limitAspect } from './aspect.js';
@@ -72,7 +72,10 @@ export interface TransformPlan {
   readonly flatten?: Rgba;
   readonly output: {
     readonly format: OutputFormat;
+    /** The quality to encode at: fixed, or the calibrated guess for the target until the image's own is known. */
     readonly quality?: number;
+    /** Set when the quality is to meet this target: the pipeline may ask the image what it needs. */
+    readonly target?: number;
     readonly economy: boolean;
     /** Keep the source's wide gamut: convert to and attach libvips' compact Display P3 profile. */
     readonly p3?: true;
@@ -139,6 +142,7 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
   const gainMap =
     keepsColour && source.gainMap === true && source.format === 'jpeg' && format === 'jpeg' && !finish && tiltAngle === undefined &&
     spec.sat === undefined && spec.pos !== 'entropy' && spec.pos !== 'attention';
+  const target = isLossy(format) && fixedQuality(format, spec) === undefined ? spec.tq : undefined;
 
   return {
     animated,
@@ -157,6 +161,7 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
     output: {
       format,
       ...(quality !== undefined && { quality }),
+      ...(target !== undefined && { target }),
       economy: spec.eco === true,
       ...(p3 && { p3: true as const }),
       ...(gainMap && { gainMap: true as const }),

@@ -31,6 +31,10 @@ export interface FlowDeps {
   readonly fallback: FallbackConfig;
   /** True for a key taken down fleet-wide (README: "Fleet"); counts the refusal itself. */
   readonly isBlocked?: ((key: SourceKey) => boolean) | undefined;
+  /** ORIGIN_QUALITY_TARGET: what variants aim at unless the preset says otherwise. */
+  readonly qualityTarget: number;
+  /** ORIGIN_AUTOQUALITY: whether the target is met per image unless the preset says otherwise. */
+  readonly autoQuality: boolean;
 }
 
 export interface IncomingRequest extends RawRequest {
@@ -65,7 +69,9 @@ export function planRequest(deps: FlowDeps, req: RawRequest): PlannedRequest {
   // 4. Canonicalize: DPR applied, sizes capped, defaults and quality decided, no-ops dropped.
   //    Remembered per request and everything else it depends on: the token and the hints.
   const plan = read.plan(`${token} ${hints.dpr} ${hints.deviceWidth ?? ''} ${hints.saveData === true}`, () => {
-    const context = { token, ...hints, qualities: request.preset?.qualities, watermark: request.watermark };
+    const qualityTarget = request.preset?.qualityTarget ?? deps.qualityTarget;
+    const autoQuality = request.preset?.autoQuality ?? deps.autoQuality;
+    const context = { token, ...hints, qualities: request.preset?.qualities, qualityTarget, autoQuality, watermark: request.watermark };
     const spec = canonicalizeSpec(request.spec, context, deps.limits);
     const policy = imagePolicy(spec, hints.vary, request.preset?.cacheControl ?? deps.cacheControl, deps.degradedCacheControl);
     return { job: imageJob(request.key, spec), policy, preset: request.preset };

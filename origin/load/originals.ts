@@ -14,14 +14,24 @@ import { createMemoryTier } from '../cache/memory-tier.js';
 import { NotFoundError, SourceTimeoutError, SourceTooLargeError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { ImageSource, SourceKey, SourceObject, SourceStat } from '../sources/source.js';
+import type { TransformLimits } from '../../transforms/limits.js';
+import type { QualityConfig } from '../quality-config.js';
+import { autoQualityLookup, createAutoQualityRecord, type AutoQualityRecord, type QualityLookup } from './autoquality.js';
 import { createNegativeCache } from './negative-cache.js';
 import { createSharedWork } from './shared-work.js';
 import type { WorkQueue } from './work-queue.js';
 
 /** A source object with how long it took to get (0 from the originals tier). */
 export interface Fetched {
-  readonly object: SourceObject;
+  readonly object: KeptOriginal;
   readonly ms: number;
+  /** Autoquality for this original: the pipeline asks it for each format's quality when the spec says `aq`. */
+  readonly qualityFor?: QualityLookup;
+}
+
+/** An original as the tier keeps it: the object and what was measured about it (plain data). */
+export interface KeptOriginal extends SourceObject {
+  readonly autoQuality: AutoQualityRecord;
 }
 
 export interface Originals {
@@ -42,10 +52,12 @@ export interface OriginalsDeps {
   readonly metrics: Metrics;
   /** Whether SVG counts as a supported image (ORIGIN_ALLOW_SVG) when deciding what to keep. */
   readonly allowSvg: boolean;
+  /** Autoquality's settings; without them variants use the calibrated quality for their target. */
+  readonly autoQuality?: { readonly config: QualityConfig; readonly limits: TransformLimits };
 }
 
-export function createOriginals({ source, cache, queue, metrics, allowSvg }: OriginalsDeps): Originals {
-  const tier = createMemoryTier<SourceObject>(
+export function createOriginals({ source, cache, queue, metrics, allowSvg, autoQuality }: OriginalsDeps): Originals {
+  const tier = createMemoryTier<KeptOriginal>(
     { maxBytes: cache.originalsBytes, maxEntryShare: cache.maxEntryShare, ttlSeconds: cache.ttlSeconds },
     (o) => o.bytes.byteLength,
   );
@@ -53,7 +65,13 @@ export function createOriginals({ source, cache, queue, metrics, allowSvg }: Ori
   const stats = createSharedWork<SourceStat>(() => metrics.coalesced.inc({ stage: 'stat' }));
   const faults = createNegativeCache({ ttlMs: cache.negativeTtlMs, backoffMaxMs: cache.backoffMaxMs });
 
-  function kept(key: SourceKey): SourceObject | undefined {
+  /** The answer for one original: its object and, with autoquality on, the lookup over its record. */
+  const fetchedOf = (object: KeptOriginal, ms: number): Fetched => {
+    if (!autoQuality) return { object, ms };
+    return { object, ms, qualityFor: autoQualityLookup(object.autoQuality, object.bytes, autoQuality.config, autoQuality.limits) };
+  };
+
+  function kept(key: SourceKey): KeptOriginal | undefined {
     const object = tier.get(key);
     metrics.countCacheLookup('original', object !== undefined);
     return object;
@@ -100,17 +118,18 @@ export function createOriginals({ source, cache, queue, metrics, allowSvg }: Ori
     keptBytes: (key) => tier.peek(key)?.bytes.byteLength,
     async fetch(key, signal) {
       const object = kept(key);
-      if (object) return { object, ms: 0 };
+      if (object) return fetchedOf(object, 0);
       assertNoFault(key);
       return fetches.run(key, signal, (work) =>
         remembering(key, work, async () => {
           const started = performance.now();
           const fetched = await metered(() => source.fetch(key, work), work, metrics.sourceFetches, metrics.sourceFetchDuration);
           sniffFormat(fetched.bytes, { allowSvg }); // 415 before it is kept: only images are remembered
-          tier.set(key, fetched);
+          const original: KeptOriginal = { ...fetched, autoQuality: createAutoQualityRecord(fetched.version) };
+          tier.set(key, original);
           // A whole image arrived: whatever a stat or fetch started earlier failed with is over.
           faults.forget(key);
-          return { object: fetched, ms: Math.round((performance.now() - started) * 10) / 10 };
+          return fetchedOf(original, Math.round((performance.now() - started) * 10) / 10);
         }),
       );
     },

@@ -9,6 +9,7 @@ import { toOssAverageHue, toOssInfo } from '../request/oss/info.js';
 import type { DecodeReuse } from '../../transforms/decoded-source.js';
 import { runPipeline } from '../../transforms/pipeline.js';
 import type { InfoShape } from '../request/read-request.js';
+import type { QualityLookup } from './autoquality.js';
 import type { Job } from './jobs.js';
 
 export interface Rendered {
@@ -27,7 +28,7 @@ const INFO_SHAPES: Readonly<Record<InfoShape, (info: ImageInfo) => unknown>> = {
 export async function renderJob(
   job: Job,
   source: Buffer,
-  assets: { readonly logo?: Buffer | undefined; readonly decodes?: DecodeReuse | undefined },
+  assets: { readonly logo?: Buffer | undefined; readonly decodes?: DecodeReuse | undefined; readonly qualityFor?: QualityLookup | undefined },
   limits: TransformLimits,
 ): Promise<Rendered> {
   if (job.kind === 'info') {
@@ -37,6 +38,7 @@ export async function renderJob(
   const result = await runPipeline(source, job.spec, limits, {
     ...(assets.logo && { watermarkLogo: assets.logo }),
     ...(assets.decodes && { decodes: assets.decodes }),
+    ...(assets.qualityFor && { qualityFor: assets.qualityFor }),
   });
   return { data: result.data, contentType: MIME_TYPES[result.format], label: result.format };
 }

@@ -91,11 +91,11 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
       place.cancel();
       throw error;
     }
-    const [{ object, ms: sourceMs }, logo] = fetched;
+    const [{ object, ms: sourceMs, qualityFor }, logo] = fetched;
     const { rendered, ms: transformMs } = await place.run(async () => {
       const started = performance.now();
       const decodeReuse = job.kind === 'image' ? decodes.forVariant(job.key, object.version) : undefined;
-      const rendered = await renderJob(job, object.bytes, { logo: logo?.object.bytes, decodes: decodeReuse }, limits);
+      const rendered = await renderJob(job, object.bytes, { logo: logo?.object.bytes, decodes: decodeReuse, qualityFor }, limits);
       return { rendered, ms: Math.round((performance.now() - started) * 10) / 10 };
     }, signal);
     metrics.transforms.inc({ format: rendered.label });

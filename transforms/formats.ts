@@ -97,25 +97,24 @@ export function encoderOptions(format: OutputFormat, quality: number | undefined
       // over. Economy drops it.
       return { format, options: economy ? { quality: q, progressive: true } : { quality: q, mozjpeg: true } };
     case 'webp':
-      // effort 6 at equal score: 0.95x the bytes of effort 4 (sharp's and ipx's default) for 2.4x the
-      // encoder CPU (+0.1 s per 800 px photo for 2 KB saved: worth 13 s by the cost model); effort 2
-      // is 1.05x the bytes for 0.45x. smartSubsample costs bytes (1.01x) and 2.2x the CPU: off.
-      // Throughput: a WebP miss costs about 2x the CPU of ipx's (encode dominates at feed sizes).
-      return { format, options: { quality: q, effort: economy ? 2 : 6 } };
+      // Effort 4 (sharp's and ipx's default). At equal score effort 6 is 0.95x the bytes for 2.4x
+      // the encoder CPU (+0.1 s per 800 px photo for 2 KB saved: worth 13 CPU-s by the cost model
+      // alone), but it is the peak capacity that pays: with effort 6 (and AVIF effort 3) the
+      // benchmark's mix of new variants fell from 18.7 to 3.2 images/s on 2 cores (`limit`, the
+      // same machine, 2026-12-01), a 640 px WebP with alpha took 3.7 s, and the project made WebP
+      // 0.39-0.52x as fast as ipx. Effort 2 is 1.05x the bytes for 0.45x (the economy setting).
+      // smartSubsample costs bytes (1.01x) and 2.2x the CPU: off.
+      return { format, options: { quality: q, effort: economy ? 2 : 4 } };
     case 'avif':
-      // At equal score effort 4 (sharp's and ipx's default) is 0.91x the bytes of effort 2 for 8.2x
-      // the encoder CPU (2.9 s against 0.35 s per 800 px photo, one core), effort 3 0.96x for 1.7x.
-      // By the cost model alone effort 4 is cheapest (2.5 KB saved per variant, worth 17 CPU-s, for
-      // 2.5 CPU-s), but at 8x it breaks the origin's envelope: a 2000 px AVIF ran past the
-      // transform timeout on the shared CI machine, and AVIF misses would cost 8x the peak
-      // capacity (the throughput targets against ipx). Effort 3 keeps most of the saving (0.96x,
-      // $2.43 against $2.34 per 1000 variants at 1000 deliveries) at 1.7x. 4:2:0 saves nothing at
-      // equal score (0.959 vs 0.958 at effort 3): chroma stays 4:4:4; tune=iq is the default's
-      // equal (0.958). Economy (under pressure) keeps effort 2 with 4:2:0.
-      return {
-        format,
-        options: economy ? { quality: q, effort: 2, chromaSubsampling: '4:2:0' } : { quality: q, effort: 3 },
-      };
+      // Effort 2. At equal score effort 4 (sharp's and ipx's default) is 0.91x the bytes for 8.2x
+      // the encoder CPU (2.9 s against 0.35 s per 800 px photo, one core), effort 3 0.96x for 1.7x
+      // (measured here: 1.4 s against 1.6 s at 2048 px, 0.30 against 0.20 s at 640 px). By the cost
+      // model alone effort 4 is cheapest, but AVIF is 70 % of a feed's misses and dominates their
+      // CPU, so each step multiplies the cores a peak needs (see the WebP note): effort 2 keeps the
+      // project 3-7x faster than ipx on AVIF. 4:2:0 saves nothing at equal score (0.959 vs 0.958 at
+      // effort 3): chroma stays 4:4:4; tune=iq is the default's equal (0.958). Economy (under
+      // pressure) adds 4:2:0: 0.85x the time.
+      return { format, options: economy ? { quality: q, effort: 2, chromaSubsampling: '4:2:0' } : { quality: q, effort: 2 } };
     case 'png':
       // zlib level 6 against 9: 0.65x the time for 1.05x the bytes, both lossless. A palette would
       // be 0.1x the bytes but lossy and 56x slower.

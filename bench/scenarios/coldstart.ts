@@ -1,8 +1,12 @@
 /**
  * coldstart: how long a new process (a scaled-out pod, a restart) takes from spawn() to its first
  * 200 image answer, and to `/readyz` answering 200. Both are polled every 5 milliseconds from
- * the moment of spawn; the first image is a thumbnail of the 0.5 MP photo, fetched from storage.
+ * the moment of spawn; the first image is a thumbnail of the 0.5 MP photo, fetched from storage
+ * (S3, the storage child). Each run also starts one process on the folder source holding the
+ * same photo (`first_image_fs_ms`), the two kinds interleaved.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { sleep } from '../children.js';
 import { probe, startOriginProcess } from '../origin-process.js';
 import { median, round } from '../stats.js';
@@ -18,7 +22,12 @@ export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promi
   const key = ctx.layout.baseKeys[0] as string;
   const first: ImageRequest = { key, query: 'w=200&h=200&fit=cover', client: 'webp' };
   const imageMs: number[] = [];
+  const fsImageMs: number[] = [];
   const readyMs: number[] = [];
+  const folder = path.join(ctx.tmpDir, 'coldstart-folder');
+  await mkdir(path.join(folder, path.dirname(key)), { recursive: true });
+  await writeFile(path.join(folder, key), ctx.layout.imageOf.get(key)?.bytes ?? Buffer.alloc(0));
+  const fsEnv = { ORIGIN_SOURCE: `fs:${folder}` };
   const rss: number[] = [];
   const startupCpuMs: number[] = [];
   const exits: (number | null)[] = [];
@@ -29,7 +38,21 @@ export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promi
   let otherCpu = 0;
   let stolen = 0;
   let measured = false;
+  const firstImageFromFolder = async (run: number): Promise<number> => {
+    const origin = await startOriginProcess(ctx.origin, fsEnv, ctx.children, { role: `origin (coldstart fs #${roundNo}.${run})`, noWait: true });
+    try {
+      while (performance.now() - origin.spawnedAt < GIVE_UP_MS) {
+        if ((await probe(`${origin.base}${requestPath(first)}`, requestHeaders(first)))?.status === 200) return performance.now() - origin.spawnedAt;
+        await sleep(POLL_MS);
+      }
+      throw new Error(`coldstart: the folder source's first image not 200 within ${GIVE_UP_MS} ms:\n${origin.logTail()}`);
+    } finally {
+      exits.push((await origin.stop()).exitCode);
+    }
+  };
   for (let i = 0; i < ctx.options.coldstartRuns && !ctx.signal.aborted; i++) {
+    // Interleaved: every other run starts on the folder first.
+    if (i % 2 === 1) fsImageMs.push(await firstImageFromFolder(i + 1));
     const cpu = cpuWindow({ loadgen: 'self', storage: ctx.storage.pid });
     const origin = await startOriginProcess(ctx.origin, ctx.storage.env, ctx.children, {
       role: `origin (coldstart #${roundNo}.${i + 1})`,
@@ -68,8 +91,10 @@ export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promi
     } finally {
       exits.push((await origin.stop()).exitCode);
     }
+    if (i % 2 === 0) fsImageMs.push(await firstImageFromFolder(i + 1));
   }
   const firstImage = median(imageMs);
+  const firstImageFs = median(fsImageMs);
   const ready = median(readyMs);
   return {
     name: 'coldstart',
@@ -87,10 +112,12 @@ export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promi
     other_cores: measured ? round(otherCpu / seconds, 2) : null,
     steal: measured ? round(stolen / seconds, 3) : null,
     note:
-      `first image ${firstImage.toFixed(0)} ms, /readyz ${ready.toFixed(0)} ms (median of ${imageMs.length}; runs ${imageMs.map((v) => v.toFixed(0)).join('/')} ms); ` +
+      `first image ${firstImage.toFixed(0)} ms (S3), ${firstImageFs.toFixed(0)} ms (folder), /readyz ${ready.toFixed(0)} ms (median of ${imageMs.length}; runs ${imageMs.map((v) => v.toFixed(0)).join('/')} ms); ` +
       `start-up CPU ${median(startupCpuMs).toFixed(0)} ms`,
     extra: {
       first_image_ms: round(firstImage, 1),
+      first_image_fs_ms: round(firstImageFs, 1),
+      first_image_fs_runs_ms: fsImageMs.map((v) => round(v, 1)),
       ready_ms: round(ready, 1),
       first_image_runs_ms: imageMs.map((v) => round(v, 1)),
       ready_runs_ms: readyMs.map((v) => round(v, 1)),

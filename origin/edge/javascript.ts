@@ -36,12 +36,8 @@ function handler(event) {
 `;
 }
 
-export function alibabaEdgeRoutine(rules: EdgeRules): string {
-  return `// Alibaba Cloud CDN EdgeRoutine (Service Worker API). Add a custom cache key rule on the
-// request headers ${KEY_HEADERS.join(', ')} (and not Accept).
-${javascriptCore(rules)}
-function imageOriginRequest(request) {
-  var url = new URL(request.url);
+/** Both Service Worker API targets: the edge's decision applied to the request's headers. */
+const SERVICE_WORKER_HEADERS = `  var url = new URL(request.url);
   var result = imageOriginEdge(
     function (name) { var v = request.headers.get(name); return v === null ? undefined : v; },
     function (name) { return url.searchParams.getAll(name); }
@@ -51,7 +47,14 @@ function imageOriginRequest(request) {
     if (result.headers[name] === null) headers.delete(name);
     else headers.set(name, result.headers[name]);
   }
-  return new Request(request.url, { method: request.method, headers: headers });
+`;
+
+export function alibabaEdgeRoutine(rules: EdgeRules): string {
+  return `// Alibaba Cloud CDN EdgeRoutine (Service Worker API). Add a custom cache key rule on the
+// request headers ${KEY_HEADERS.join(', ')} (and not Accept).
+${javascriptCore(rules)}
+function imageOriginRequest(request) {
+${SERVICE_WORKER_HEADERS}  return new Request(request.url, { method: request.method, headers: headers });
 }
 
 addEventListener('fetch', function (event) {
@@ -66,17 +69,7 @@ export function cloudflareWorker(rules: EdgeRules): string {
 // its Vary included, is what clients receive.
 ${javascriptCore(rules)}
 function imageOriginRequest(request) {
-  var url = new URL(request.url);
-  var result = imageOriginEdge(
-    function (name) { var v = request.headers.get(name); return v === null ? undefined : v; },
-    function (name) { return url.searchParams.getAll(name); }
-  );
-  var headers = new Headers(request.headers);
-  for (var name in result.headers) {
-    if (result.headers[name] === null) headers.delete(name);
-    else headers.set(name, result.headers[name]);
-  }
-  var keyUrl = new URL(request.url);
+${SERVICE_WORKER_HEADERS}  var keyUrl = new URL(request.url);
   keyUrl.searchParams.append('image-origin-edge-key', result.key);
   return { forward: new Request(request.url, { method: request.method, headers: headers }), key: new Request(keyUrl.toString()) };
 }

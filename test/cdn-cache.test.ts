@@ -14,14 +14,14 @@
  * can only make the checks wait longer, never flip them.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, sleepUntil, startChild, until, type RunningChild } from './helpers/child-processes.js';
 import { BROWSER_ACCEPTS } from './helpers/browsers.js';
 import { decode } from './helpers/images.js';
-import { startLoopbackServer, type LoopbackServer } from './helpers/loopback-server.js';
+import { startFailingStorage, type FailingStorage } from './helpers/failing-storage.js';
 import { findNginx, PLAIN_VARY_CACHE, renderTemplate, startNginx, type RunningNginx } from './helpers/nginx.js';
 import { rawGet, type RawResponse } from './helpers/origin.js';
 import { PROJECT_ROOT, SAMPLES } from '../support/paths.js';
@@ -55,32 +55,6 @@ interface Fetched extends RawResponse {
   readonly doneAt: number;
 }
 
-/** Storage: the sample image under two names, with ETag and Last-Modified; keys in `failing` answer 500. */
-async function startStorage(dir: string): Promise<LoopbackServer & { failing: Set<string> }> {
-  const failing = new Set<string>();
-  const server = await startLoopbackServer((req, res) => {
-    const key = decodeURIComponent(new URL(req.url ?? '/', 'http://storage').pathname.slice(1));
-    if (failing.has(key)) {
-      res.writeHead(500).end('storage is down');
-      return;
-    }
-    const file = path.join(dir, path.basename(key));
-    stat(file).then(
-      async (info) => {
-        res.writeHead(200, {
-          'content-type': 'image/jpeg',
-          'content-length': info.size,
-          etag: `"${info.size.toString(36)}-${Math.trunc(info.mtimeMs).toString(36)}"`,
-          'last-modified': info.mtime.toUTCString(),
-        });
-        res.end(req.method === 'HEAD' ? undefined : await readFile(file));
-      },
-      () => res.writeHead(404).end(),
-    );
-  });
-  return Object.assign(server, { failing });
-}
-
 /** nginx with a throwaway state folder, on a config rendered for it. */
 async function startCache(binary: string, root: string, name: string, template: string, upstreamPort: number): Promise<RunningNginx> {
   const stateDir = path.join(root, name);
@@ -98,7 +72,7 @@ async function startCache(binary: string, root: string, name: string, template: 
 
 describe('behind a real HTTP cache (nginx proxy_cache running deploy/cdn/nginx.conf)', requireSystem({ program: 'nginx', debianPackage: 'nginx' }), () => {
   let root: string | undefined;
-  let storage: Awaited<ReturnType<typeof startStorage>> | undefined;
+  let storage: FailingStorage | undefined;
   let origin: RunningChild | undefined;
   let recorder: RecordingProxy | undefined;
   let cdn: RunningNginx | undefined;
@@ -139,7 +113,7 @@ describe('behind a real HTTP cache (nginx proxy_cache running deploy/cdn/nginx.c
     await copyFile(path.join(SAMPLES, 'evening-glow.jpg'), path.join(objects, 'flaky.jpg'));
     const presetsFile = path.join(root, 'presets.json');
     await writeFile(presetsFile, JSON.stringify({ presets: PRESETS }));
-    storage = await startStorage(objects);
+    storage = await startFailingStorage(objects);
 
     const originPort = await freePort();
     originUrl = `http://127.0.0.1:${originPort}`;

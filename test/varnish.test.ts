@@ -9,7 +9,7 @@
  * "until the entry has certainly expired", so a slow machine only makes the checks wait longer.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { freePort, sleepUntil, until } from './helpers/child-processes.js';
 import { BROWSER_ACCEPTS } from './helpers/browsers.js';
 import { decode } from './helpers/images.js';
-import { startLoopbackServer, type LoopbackServer } from './helpers/loopback-server.js';
+import { startFailingStorage, type FailingStorage } from './helpers/failing-storage.js';
 import { findNginx, PLAIN_VARY_CACHE, renderTemplate, startNginx, type RunningNginx } from './helpers/nginx.js';
 import { metricSum, rawGet, startOrigin, type RawResponse, type RunningOrigin } from './helpers/origin.js';
 import { startRecordingProxy, type Exchange, type RecordingProxy } from './helpers/recording-proxy.js';
@@ -45,30 +45,12 @@ interface Fetched extends RawResponse {
   readonly doneAt: number;
 }
 
-/** Storage: files of a folder with ETag and Last-Modified; keys in `failing` answer 500. */
-async function startStorage(dir: string): Promise<LoopbackServer & { failing: Set<string> }> {
-  const failing = new Set<string>();
-  const server = await startLoopbackServer((req, res) => {
-    const key = decodeURIComponent(new URL(req.url ?? '/', 'http://storage').pathname.slice(1));
-    if (failing.has(key)) return void res.writeHead(500).end('storage is down');
-    const file = path.join(dir, path.basename(key));
-    stat(file).then(
-      async (info) => {
-        res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': info.size, etag: `"${info.size.toString(36)}-${Math.trunc(info.mtimeMs).toString(36)}"`, 'last-modified': info.mtime.toUTCString() });
-        res.end(req.method === 'HEAD' ? undefined : await readFile(file));
-      },
-      () => res.writeHead(404).end(),
-    );
-  });
-  return Object.assign(server, { failing });
-}
-
 describe(
   'behind Varnish (varnishd running deploy/cdn/varnish.vcl)',
   requireSystem({ file: VARNISHD, debianPackage: 'varnish', what: VARNISHD }, { program: 'nginx', debianPackage: 'nginx' }),
   () => {
     let root: string | undefined;
-    let storage: Awaited<ReturnType<typeof startStorage>> | undefined;
+    let storage: FailingStorage | undefined;
     let origin: RunningOrigin | undefined;
     let recorder: RecordingProxy | undefined;
     let varnish: RunningVarnish | undefined;
@@ -99,7 +81,7 @@ describe(
       await copyFile(path.join(SAMPLES, 'evening-glow.jpg'), path.join(objects, 'flaky.jpg'));
       const presetsFile = path.join(root, 'presets.json');
       await writeFile(presetsFile, JSON.stringify({ presets: PRESETS }));
-      storage = await startStorage(objects);
+      storage = await startFailingStorage(objects);
       origin = await startOrigin({
         ORIGIN_SOURCE: `${storage.origin}/`,
         ORIGIN_HTTP_ALLOW_PRIVATE: 'true',

@@ -93,6 +93,17 @@ export const sleepUntil = (epochMs: number): Promise<void> => sleep(epochMs - Da
  * child's output when `child` exits meanwhile, and after `capMs` otherwise: the cap only turns
  * a hang into a readable failure and is far above what any healthy run needs.
  */
+/** True once a TCP connection to the loopback `port` succeeds, else undefined (for `until`). */
+export function acceptsConnections(port: number): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(undefined));
+  });
+}
+
 export async function until<T>(
   what: string,
   probe: () => Promise<T | undefined>,

@@ -8,9 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
-import { startChild, until, type RunningChild } from './child-processes.js';
+import { startChild, until, acceptsConnections, type RunningChild } from './child-processes.js';
 
 const INSTALL_HINT =
   'nginx is not installed. The CDN-cache tests run deploy/cdn/nginx.conf in a real nginx from Debian\'s packages; ' +
@@ -72,14 +71,7 @@ export async function startNginx(binary: string, configFile: string, stateDir: s
     // A TCP connection is enough: an HTTP probe would go through to the origin and be cached.
     await until(
       `nginx listening on ${url}`,
-      () =>
-        new Promise<true | undefined>((resolve) => {
-          const socket = net.connect(port, '127.0.0.1', () => {
-            socket.destroy();
-            resolve(true);
-          });
-          socket.on('error', () => resolve(undefined));
-        }),
+      () => acceptsConnections(port),
       { child },
     );
   } catch (error) {

@@ -4,9 +4,8 @@
  * needs no system user or folder), the management port on loopback only. `stop()` always ends it.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
-import { freePort, startChild, until, type RunningChild } from './child-processes.js';
+import { freePort, startChild, until, acceptsConnections, type RunningChild } from './child-processes.js';
 
 export const VARNISHD = '/usr/sbin/varnishd';
 
@@ -37,14 +36,7 @@ export async function startVarnish(vcl: string, dir: string): Promise<RunningVar
     // VCL is compiled to C first, which takes a few seconds; a TCP connection shows it listens.
     await until(
       `varnishd listening on ${url}`,
-      () =>
-        new Promise<true | undefined>((resolve) => {
-          const socket = net.connect(port, '127.0.0.1', () => {
-            socket.destroy();
-            resolve(true);
-          });
-          socket.on('error', () => resolve(undefined));
-        }),
+      () => acceptsConnections(port),
       { child },
     );
   } catch (error) {

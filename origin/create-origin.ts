@@ -11,6 +11,7 @@ import { createSpecParser, type SpecParser } from '../transforms/parse-spec.js';
 import { ConfigError, type Config } from './config.js';
 import type { FlowDeps } from './flow/serve-image.js';
 import { buildServer } from './http/server.js';
+import { createBackgroundRenderer, type BackgroundRenderer } from './load/background-renderer.js';
 import { createOriginals } from './load/originals.js';
 import { createRequestMemo } from './flow/request-memo.js';
 import { createVariants } from './load/variants.js';
@@ -34,6 +35,8 @@ export interface Origin {
   readonly results?: ResultTier | undefined;
   readonly takedown: Takedown;
   readonly prerender?: Prerenderer | undefined;
+  /** The low-priority process pre-renders are made in (started with the first one). */
+  readonly background?: BackgroundRenderer | undefined;
   /** The admin listener (events, purge, block); undefined when ORIGIN_ADMIN_PORT is off. */
   readonly admin?: FastifyInstance | undefined;
   /** Requests received and not yet answered (what a shutdown past its grace abandons). */
@@ -64,13 +67,22 @@ export interface OriginParts {
   readonly results?: ResultTier | undefined;
   readonly takedown: Takedown;
   readonly prerender?: Prerenderer | undefined;
+  /** The low-priority render process behind `prerender`, in the server. */
+  readonly background?: BackgroundRenderer | undefined;
 }
 
 /** A failing result store is logged once per interval, not once per request. */
 const STORE_LOG_INTERVAL_MS = 10_000;
 
-/** Throws ConfigError when the presets are broken, so start-up stops naming them. */
-export function createOriginParts(config: Config, source: ImageSource, logger?: FastifyBaseLogger): OriginParts {
+/** How long the low-priority render process stays without a pre-render before it leaves. */
+const BACKGROUND_IDLE_MS = 30_000;
+
+/**
+ * Throws ConfigError when the presets are broken, so start-up stops naming them. With
+ * `lowPriorityPrerender` (the server) pre-renders are made in a process at the lowest CPU
+ * priority; without it (the backfill CLI, which has no live traffic) like live variants.
+ */
+export function createOriginParts(config: Config, source: ImageSource, logger?: FastifyBaseLogger, { lowPriorityPrerender = false } = {}): OriginParts {
   const { load, cache, limits, responses } = config;
   const parseSpec = createSpecParser(limits);
   const catalog = loadPresets(config, parseSpec);
@@ -87,8 +99,12 @@ export function createOriginParts(config: Config, source: ImageSource, logger?: 
   const storeLog = createThrottledLog((fields, message) => logger?.warn(fields, message), STORE_LOG_INTERVAL_MS);
   const store = config.resultStore && createObjectStore(config.resultStore);
   const results = config.resultStore && store && createResultTier({ store, config: config.resultStore, originals, metrics, log: storeLog });
-  const variants = createVariants({ originals, limits, cache, queue: transformQueue, degradeQueueDepth: load.degradeQueueDepth, metrics, results });
   const { fleet } = config;
+  const background =
+    lowPriorityPrerender && results && fleet.prerender.length > 0
+      ? createBackgroundRenderer({ limits, sharpConcurrency: config.sharpConcurrency, idleMs: BACKGROUND_IDLE_MS })
+      : undefined;
+  const variants = createVariants({ originals, limits, cache, queue: transformQueue, degradeQueueDepth: load.degradeQueueDepth, metrics, results, background });
   const webhook = fleet.purgeWebhook === undefined ? undefined : createPurgeHook(fleet.purgeWebhook, (fields, message) => logger?.warn(fields, message));
   const takedown = createTakedown({
     variants,
@@ -142,11 +158,11 @@ export function createOriginParts(config: Config, source: ImageSource, logger?: 
           onFailure: (key, variant, error) => logger?.warn({ key, variant, error: error instanceof Error ? error.message : String(error) }, 'pre-render failed'),
         })
       : undefined;
-  return { flow, reading, metrics, transformQueue, results, takedown, prerender };
+  return { flow, reading, metrics, transformQueue, results, takedown, prerender, background };
 }
 
 export function createOrigin(config: Config, source: ImageSource, logger: FastifyBaseLogger): Origin {
-  const { flow, metrics, transformQueue, results, takedown, prerender } = createOriginParts(config, source, logger);
+  const { flow, metrics, transformQueue, results, takedown, prerender, background } = createOriginParts(config, source, logger, { lowPriorityPrerender: true });
   const { adminPort, adminToken } = config.fleet;
   const admin =
     adminPort !== undefined && adminToken !== undefined
@@ -166,5 +182,5 @@ export function createOrigin(config: Config, source: ImageSource, logger: Fastif
     logger,
     isReady: () => ready,
   });
-  return { app, metrics, transformQueue, results, takedown, prerender, admin, inFlightRequests, setReady: (value) => void (ready = value) };
+  return { app, metrics, transformQueue, results, takedown, prerender, background, admin, inFlightRequests, setReady: (value) => void (ready = value) };
 }

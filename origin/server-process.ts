@@ -74,6 +74,7 @@ shutDownOnSignals({
     await origin.admin?.close();
     origin.takedown.stop();
     origin.prerender?.stop();
+    origin.background?.close();
     await origin.results?.close(); // queued result-store writes finish (each within its timeout)
     await source.close();
   },

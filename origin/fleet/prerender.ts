@@ -4,8 +4,9 @@
  * store before the first request. Each is planned by the live request flow itself (`planRequest`
  * over a synthetic request), so its key is exactly the one a CDN request will look up.
  *
- * It runs at low priority: one variant at a time, and only while the transform queue has a free
- * slot and nobody waiting, so live requests always go first. Keys wait in a bounded queue; a
+ * It runs at low priority: one variant at a time, only while the transform queue has a free slot
+ * and nobody waiting, and, in the server, in a process of its own at the lowest CPU priority
+ * (`load/background-renderer.ts`), so a live request arriving mid-render still gets the cores. Keys wait in a bounded queue; a
  * key already queued (or done for the same ETag) is not queued again, so a re-delivered event
  * does no work twice, and a result already in the store is skipped (which is what lets a backfill
  * resume).
@@ -13,6 +14,7 @@
 import { LRUCache } from 'lru-cache';
 import type { FormatToken } from '../../transforms/formats.js';
 import type { PresetRegistry } from '../../presets/preset-registry.js';
+import { TransformTimeoutError } from '../../transforms/errors.js';
 import { OverloadedError } from '../errors.js';
 import { createRequestMemo } from '../flow/request-memo.js';
 import { planRequest, type FlowDeps } from '../flow/serve-image.js';
@@ -63,7 +65,7 @@ export interface PrerenderDeps {
 const TOKENS: readonly FormatToken[] = ['avif', 'webp', 'legacy'];
 /** How often a waiting pre-render looks for a free transform slot. */
 const SLOT_POLL_MS = 25;
-/** A variant refused for load is tried again this many times before it counts as failed. */
+/** A variant refused for load (or timed out) is tried again this many times before it counts as failed. */
 const OVERLOAD_RETRIES = 20;
 const RECENT_EVENTS = 50_000;
 
@@ -109,11 +111,13 @@ export function createPrerenderer(deps: PrerenderDeps): Prerenderer {
       while (busy() && !stopped) await sleep(SLOT_POLL_MS);
       if (stopped) throw new Error('pre-rendering stopped');
       try {
-        await deps.variants.make(job, work);
+        await deps.variants.make(job, work, 'background');
         await deps.results.written(job.variant);
         return 'done';
       } catch (error) {
-        if (!(error instanceof OverloadedError) || attempt >= OVERLOAD_RETRIES) throw error;
+        // Refused for load, or starved past the time budget at low priority: try again later.
+        const retry = error instanceof OverloadedError || error instanceof TransformTimeoutError;
+        if (!retry || attempt >= OVERLOAD_RETRIES) throw error;
         await sleep(SLOT_POLL_MS * 4);
       }
     }

@@ -20,6 +20,7 @@ import { costClass, createDegradePolicy } from './degrade-policy.js';
 import type { StoredResults } from '../store/result-tier.js';
 import { isEconomy, type Job } from './jobs.js';
 import type { Fetched, Originals } from './originals.js';
+import type { BackgroundRenderer } from './background-renderer.js';
 import { renderJob } from './render-job.js';
 import { createSharedWork } from './shared-work.js';
 import type { WorkQueue } from './work-queue.js';
@@ -45,11 +46,17 @@ export interface Variants {
    * when the full-quality variant is already being made, since joining it costs nothing more.
    */
   shouldDegrade(job: Job): boolean;
-  /** Joins or starts the work for `job`; rejects with OverloadedError (503) when it cannot be taken. */
-  make(job: Job, signal: AbortSignal): Promise<Variant>;
+  /**
+   * Joins or starts the work for `job`; rejects with OverloadedError (503) when it cannot be taken.
+   * A `background` job (a pre-render) is made by the background renderer when there is one, outside
+   * the transform queue, and live requests never join it: they would wait at its low priority.
+   */
+  make(job: Job, signal: AbortSignal, priority?: Priority): Promise<Variant>;
   /** Drops every kept variant of `key` (a purge, a block); returns how many. */
   forget(key: SourceKey): number;
 }
+
+export type Priority = 'live' | 'background';
 
 export interface VariantsDeps {
   readonly originals: Originals;
@@ -61,12 +68,14 @@ export interface VariantsDeps {
   readonly metrics: Metrics;
   /** The fleet's result store (`store/`): asked before making a variant, told of each full-quality one made. */
   readonly results?: StoredResults | undefined;
+  /** Makes background jobs at low CPU priority (background-renderer.ts); without it they run like live ones. */
+  readonly background?: BackgroundRenderer | undefined;
 }
 
 /** How many recent variant keys are remembered to tell new variants from re-made ones. */
 const RECENT_VARIANT_KEYS = 50_000;
 
-export function createVariants({ originals, limits, cache, queue, degradeQueueDepth, metrics, results }: VariantsDeps): Variants {
+export function createVariants({ originals, limits, cache, queue, degradeQueueDepth, metrics, results, background }: VariantsDeps): Variants {
   const tier = createMemoryTier<Variant>(
     { maxBytes: cache.variantsBytes, maxEntryShare: cache.maxEntryShare, ttlSeconds: cache.ttlSeconds },
     (v) => v.data.byteLength,
@@ -81,25 +90,29 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
     return costClass(fm, eco === true, pixels, originals.keptBytes(job.key));
   };
 
-  async function produce(job: Job, signal: AbortSignal): Promise<Variant> {
-    const place = queue.reserve(); // 503 here, before the source is touched
+  async function produce(job: Job, signal: AbortSignal, lowPriority: BackgroundRenderer | undefined): Promise<Variant> {
+    const place = lowPriority ? undefined : queue.reserve(); // 503 here, before the source is touched
     let fetched: [Fetched, Fetched | undefined];
     try {
       const logoKey = job.kind === 'image' ? job.logoKey : undefined;
       fetched = await Promise.all([originals.fetch(job.key, signal), logoKey && fetchLogo(originals, job, logoKey, signal)]);
     } catch (error) {
-      place.cancel();
+      place?.cancel();
       throw error;
     }
     const [{ object, ms: sourceMs, qualityFor }, logo] = fetched;
-    const { rendered, ms: transformMs } = await place.run(async () => {
+    const render = async () => {
       const started = performance.now();
-      const decodeReuse = job.kind === 'image' ? decodes.forVariant(job.key, object.version) : undefined;
-      const rendered = await renderJob(job, object.bytes, { logo: logo?.object.bytes, decodes: decodeReuse, qualityFor }, limits);
+      const assets = { logo: logo?.object.bytes, qualityFor };
+      const rendered = lowPriority
+        ? await lowPriority.render(job, object.bytes, assets)
+        : await renderJob(job, object.bytes, { ...assets, decodes: job.kind === 'image' ? decodes.forVariant(job.key, object.version) : undefined }, limits);
       return { rendered, ms: Math.round((performance.now() - started) * 10) / 10 };
-    }, signal);
+    };
+    const { rendered, ms: transformMs } = place ? await place.run(render, signal) : await render();
     metrics.transforms.inc({ format: rendered.label });
-    if (job.kind === 'image') degrading.observe(costOf(job), transformMs);
+    // A low-priority render's time says nothing about what a live one costs.
+    if (job.kind === 'image' && place) degrading.observe(costOf(job), transformMs);
     metrics.transformDuration.observe({ format: rendered.label }, transformMs / 1000);
     if (!recentKeys.has(job.variant)) {
       recentKeys.set(job.variant, true);
@@ -122,9 +135,9 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
   }
 
   /** The result store's copy when it has one (filling the memory tier), else made now. */
-  async function findOrProduce(job: Job, signal: AbortSignal): Promise<Variant> {
+  async function findOrProduce(job: Job, signal: AbortSignal, lowPriority: BackgroundRenderer | undefined): Promise<Variant> {
     const stored = await results?.find(job, signal);
-    if (!stored) return produce(job, signal);
+    if (!stored) return produce(job, signal, lowPriority);
     tier.set(job.variant, stored);
     return stored;
   }
@@ -139,7 +152,12 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
       if (job.kind !== 'image' || degradeQueueDepth === 0 || productions.has(job.variant)) return false;
       return degrading.shouldDegrade(costOf(job), queue.queued >= degradeQueueDepth);
     },
-    make: (job, signal) => productions.run(job.variant, signal, (work) => findOrProduce(job, work)),
+    make(job, signal, priority = 'live') {
+      const lowPriority = priority === 'background' ? background : undefined;
+      // A name of its own: a live request makes its own copy rather than wait on a low-priority one.
+      const name = lowPriority ? `background:${job.variant}` : job.variant;
+      return productions.run(name, signal, (work) => findOrProduce(job, work, lowPriority));
+    },
     // Every variant key of a source starts so (variant-key.ts, jobs.ts).
     forget: (key) => tier.deletePrefix(`${KEY_VERSION}:${key}?`),
   };

@@ -55,6 +55,7 @@ export async function startOrigin(env: Record<string, string>, logTo?: { write(l
       await origin.admin?.close();
       origin.takedown.stop();
       origin.prerender?.stop();
+      origin.background?.close();
       await origin.results?.close();
       await source.close();
     },

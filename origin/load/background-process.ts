@@ -1,0 +1,81 @@
+/**
+ * The low-priority render process that `background-renderer.ts` starts: it makes the jobs sent to
+ * it over IPC, one at a time, at the lowest CPU priority, so the kernel gives the server
+ * process's live transforms the cores whenever they want them. On Linux the nice value belongs to
+ * each thread, and a new thread takes its creator's: every thread running when this module starts
+ * (libuv's pool is among them, started by the module loader) is lowered one by one, so the
+ * libvips workers those threads start later are low too.
+ */
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import type { LossyFormat } from '../../transforms/formats.js';
+import type { FromParent, ToParent } from './background-renderer.js';
+
+/** The lowest priority a process can give itself without privileges. */
+const LOWEST_PRIORITY = 19;
+
+function lowerEveryThread(): void {
+  let threads: string[];
+  try {
+    threads = readdirSync('/proc/self/task');
+  } catch {
+    setPriority(0, LOWEST_PRIORITY); // not Linux: the whole process
+    return;
+  }
+  for (const tid of threads) {
+    try {
+      setPriority(Number(tid), LOWEST_PRIORITY);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+}
+
+lowerEveryThread();
+const [{ default: sharp }, { renderJob }] = await Promise.all([import('sharp'), import('./render-job.js')]);
+lowerEveryThread(); // and whatever loading sharp started
+sharp.cache(false);
+
+const send = (message: ToParent) => process.send?.(message);
+const asked = new Map<number, (quality: number | undefined) => void>();
+let lastAsk = 0;
+
+/** Autoquality's answer lives with the original in the server process: asked for over IPC. */
+const askQuality = (id: number) => (format: LossyFormat, target: number) =>
+  new Promise<number | undefined>((resolve) => {
+    const ask = ++lastAsk;
+    asked.set(ask, resolve);
+    send({ type: 'quality', id, ask, format, target });
+  });
+
+const toBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+process.on('message', (message: FromParent) => {
+  switch (message.type) {
+    case 'init':
+      if (message.sharpConcurrency > 0) sharp.concurrency(message.sharpConcurrency);
+      return;
+    case 'quality':
+      asked.get(message.ask)?.(message.quality);
+      asked.delete(message.ask);
+      return;
+    case 'render': {
+      const { id, job, limits } = message;
+      const assets = {
+        ...(message.logo && { logo: toBuffer(message.logo) }),
+        ...(message.askQuality && { qualityFor: askQuality(id) }),
+      };
+      renderJob(job, toBuffer(message.source), assets, limits).then(
+        (rendered) => send({ type: 'done', id, data: rendered.data, contentType: rendered.contentType, label: rendered.label }),
+        (error: unknown) => {
+          const { name, message: text, code } = error instanceof Error ? (error as Error & { code?: string }) : { name: 'Error', message: String(error), code: undefined };
+          send({ type: 'failed', id, name, message: text, ...(code !== undefined && { code }) });
+        },
+      );
+      return;
+    }
+  }
+});
+// The parent going away (a crash, a kill) ends this process too.
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready' });

@@ -45,6 +45,12 @@ export function processMemory(pid: number): Memory | undefined {
   return Number.isFinite(rss) && Number.isFinite(peak) ? { rss, peak } : undefined;
 }
 
+/** The processes `pid` started and still runs (Linux's /proc children list), empty when unknown. */
+export function childPids(pid: number): number[] {
+  const list = read(`/proc/${pid}/task/${pid}/children`);
+  return list === undefined ? [] : list.split(' ').filter(Boolean).map(Number);
+}
+
 /** True when the process has `library` mapped (e.g. that LD_PRELOAD really loaded jemalloc). */
 export function processMaps(pid: number, library: string): boolean | undefined {
   const maps = read(`/proc/${pid}/maps`);

@@ -124,9 +124,11 @@ export function zipfSampler(n: number, s: number, random: () => number): () => n
 /**
  * Cold traffic: every request a variant never made before. Images are taken evenly, presets and
  * client kinds by their social weights; each (image, preset, client) combination counts up its
- * width, so no two requests of one sequence share a variant. Same seed, same sequence.
+ * width, so no two requests of one sequence share a variant. Same seed, same sequence. Sequences
+ * of one seed in different `lane`s (of `lanes`) are the same requests a pixel or so apart in
+ * width, sharing no variant: a run and its control can then be compared request for request.
  */
-export function coldSequence(keys: readonly string[], seed = 1): () => ImageRequest {
+export function coldSequence(keys: readonly string[], seed = 1, lane = 0, lanes = 1): () => ImageRequest {
   const random = seededRandom(seed);
   const uses = new Map<string, number>();
   let i = 0;
@@ -137,7 +139,7 @@ export function coldSequence(keys: readonly string[], seed = 1): () => ImageRequ
     const combo = `${key}|${preset}|${client}`;
     const n = (uses.get(combo) ?? 0) + 1;
     uses.set(combo, n);
-    return { key, query: distinctQuery(preset, n), client };
+    return { key, query: distinctQuery(preset, (n - 1) * lanes + lane + 1), client };
   };
 }
 

@@ -5,7 +5,7 @@
  * one variant. `serializeCanonical` is the only writer of the string that variant keys and ETags
  * are built from; `test/canonical.test.ts` pins its format.
  */
-import { DEFAULT_QUALITY_TARGET, fixedQuality, isLossy, saveDataQuality, type FormatToken, type QualityTable } from './formats.js';
+import { DEFAULT_QUALITY_TARGET, fixedQuality, isDefaultEncoders, isLossy, saveDataQuality, type EncoderChoice, type FormatToken, type QualityTable } from './formats.js';
 import type { TransformLimits } from './limits.js';
 import { PARAM_NAMES, PARAMS, spell, type Fit, type OutputFormat, type ParamName, type Position, type RequestedSpec, type Rotation } from './params.js';
 import { oneOrList, serializeWatermarks, type Watermarks } from './watermark.js';
@@ -52,6 +52,8 @@ export type CanonicalSpec = Omit<RequestedSpec, Rewritten> & {
    * default's keys are the keys variants had before wide gamut was kept (no cache cold start).
    */
   readonly colour?: 'srgb';
+  /** The operator's encoder settings when not the defaults (ORIGIN_JPEG_ENCODER, ORIGIN_WEBP_EFFORT, ORIGIN_AVIF_EFFORT): other bytes, another key. */
+  readonly enc?: EncoderChoice;
 };
 
 /** What the request's context adds to its parameters: hints, the format token, the preset, the watermark. */
@@ -106,6 +108,7 @@ export function canonicalizeSpec(requested: RequestedSpec, context: RequestConte
     ...(saveData && { sd: true as const }),
     ...(context.watermark && { wm: oneOrList(context.watermark) }),
     ...(limits.colour === 'srgb' && { colour: 'srgb' as const }),
+    ...(!isDefaultEncoders(limits.encoders) && { enc: limits.encoders }),
   };
 }
 
@@ -149,7 +152,7 @@ function capBox(width: number | undefined, height: number | undefined, max: numb
 }
 
 /** Fields that are not query parameters, written after them in this order. */
-const EXTRA_FIELDS = ['qt', 'tq', 'aq', 'sd', 'eco', 'colour'] as const;
+const EXTRA_FIELDS = ['qt', 'tq', 'aq', 'sd', 'eco', 'colour', 'enc'] as const;
 
 /** Table order, then the extra fields; absent fields are omitted. */
 export function serializeCanonical(spec: CanonicalSpec): string {
@@ -165,5 +168,9 @@ export function serializeCanonical(spec: CanonicalSpec): string {
 function writeField(name: string, value: unknown): string {
   if (name === 'wm') return serializeWatermarks(value as Watermarks);
   if (name === 'qt') return Object.entries(value as QualityTable).map(([format, q]) => `${format}:${q}`).join(',');
+  if (name === 'enc') {
+    const { jpeg, webpEffort, avifEffort } = value as EncoderChoice;
+    return `jpeg:${jpeg},webp:${webpEffort},avif:${avifEffort}`;
+  }
   return spell(value as Parameters<typeof spell>[0]);
 }

@@ -84,18 +84,48 @@ export type EncoderOptions =
   | { readonly format: 'gif'; readonly options: GifOptions };
 
 /**
+ * The encoder settings an operator may trade (ORIGIN_JPEG_ENCODER, ORIGIN_WEBP_EFFORT,
+ * ORIGIN_AVIF_EFFORT): the defaults below spend CPU where the cost model says bytes repay it; a
+ * platform whose variants are delivered only a few times each, or that is short of cores at its
+ * peak, may choose cheaper ones. A choice other than the default is part of every variant key.
+ */
+export interface EncoderChoice {
+  readonly jpeg: JpegEncoder;
+  readonly webpEffort: number;
+  readonly avifEffort: number;
+}
+
+/** `mozjpeg`: trellis quantisation and optimised progressive scans; `fast`: libjpeg-turbo with mozjpeg's quantisation table, progressive. */
+export type JpegEncoder = 'mozjpeg' | 'fast';
+export const JPEG_ENCODERS: readonly JpegEncoder[] = ['mozjpeg', 'fast'];
+
+export const DEFAULT_ENCODERS: EncoderChoice = { jpeg: 'mozjpeg', webpEffort: 4, avifEffort: 2 };
+
+export const isDefaultEncoders = (choice: EncoderChoice) =>
+  choice.jpeg === DEFAULT_ENCODERS.jpeg && choice.webpEffort === DEFAULT_ENCODERS.webpEffort && choice.avifEffort === DEFAULT_ENCODERS.avifEffort;
+
+/** The economy settings' efforts: never above the operator's own. */
+const ECONOMY_EFFORT = { webp: 2, avif: 2 } as const;
+
+/**
  * `economy` is the cheaper setting used when the origin is under pressure (the response is then
  * marked for a short CDN lifetime so the full-quality variant replaces it later).
  */
-export function encoderOptions(format: OutputFormat, quality: number | undefined, economy = false): EncoderOptions {
+export function encoderOptions(format: OutputFormat, quality: number | undefined, economy = false, choice: EncoderChoice = DEFAULT_ENCODERS): EncoderOptions {
   const q = quality ?? (isLossy(format) ? calibratedQuality(format, DEFAULT_QUALITY_TARGET) : undefined);
   switch (format) {
     case 'jpeg':
-      // mozjpeg (trellis quantisation, progressive scans) at equal score: 0.90x the bytes of
-      // libjpeg-turbo baseline (sharp's and ipx's default) and 0.91x progressive, for 8x and 5x the
-      // encoder CPU (0.06 s against 0.008 s per 800 px photo): 2.3 KB saved per variant pays 30x
-      // over. Economy drops it.
-      return { format, options: economy ? { quality: q, progressive: true } : { quality: q, mozjpeg: true } };
+      // At equal SSIMULACRA2 77 (12 cases: 4 photos at 400/800/1080 px, encode CPU on one core;
+      // `--at-score 77 --only jpeg`, 2026-12-01): mozjpeg (trellis, optimised progressive scans,
+      // quantisation table 3) 563 KB for 0.78 CPU-s; `fast` (table 3, progressive, optimised
+      // Huffman) 1.047x the bytes for 0.20x the CPU; trellis without optimised scans 1.02x for
+      // 0.68x; table 3 baseline 1.06x for 0.12x; libjpeg-turbo baseline (sharp's and ipx's
+      // default) 1.12x for 0.13x, progressive 1.10x for 0.24x. mozjpeg saves 2.2 KB per variant
+      // over `fast` for 52 ms more CPU: it pays from the 4th delivery (the cost model's 1 KB =
+      // 6.8 CPU-s is at 1000). `fast` is the economy setting: fewer bytes and less CPU than the
+      // plain progressive it replaced.
+      if (economy || choice.jpeg === 'fast') return { format, options: { quality: q, quantisationTable: 3, progressive: true } };
+      return { format, options: { quality: q, mozjpeg: true } };
     case 'webp':
       // Effort 4 (sharp's and ipx's default). At equal score effort 6 is 0.95x the bytes for 2.4x
       // the encoder CPU (+0.1 s per 800 px photo for 2 KB saved: worth 13 CPU-s by the cost model
@@ -104,7 +134,7 @@ export function encoderOptions(format: OutputFormat, quality: number | undefined
       // same machine, 2026-12-01), a 640 px WebP with alpha took 3.7 s, and the project made WebP
       // 0.39-0.52x as fast as ipx. Effort 2 is 1.05x the bytes for 0.45x (the economy setting).
       // smartSubsample costs bytes (1.01x) and 2.2x the CPU: off.
-      return { format, options: { quality: q, effort: economy ? 2 : 4 } };
+      return { format, options: { quality: q, effort: economy ? Math.min(ECONOMY_EFFORT.webp, choice.webpEffort) : choice.webpEffort } };
     case 'avif':
       // Effort 2. At equal score effort 4 (sharp's and ipx's default) is 0.91x the bytes for 8.2x
       // the encoder CPU (2.9 s against 0.35 s per 800 px photo, one core), effort 3 0.96x for 1.7x
@@ -114,7 +144,9 @@ export function encoderOptions(format: OutputFormat, quality: number | undefined
       // project 3-7x faster than ipx on AVIF. 4:2:0 saves nothing at equal score (0.959 vs 0.958 at
       // effort 3): chroma stays 4:4:4; tune=iq is the default's equal (0.958). Economy (under
       // pressure) adds 4:2:0: 0.85x the time.
-      return { format, options: economy ? { quality: q, effort: 2, chromaSubsampling: '4:2:0' } : { quality: q, effort: 2 } };
+      return economy
+        ? { format, options: { quality: q, effort: Math.min(ECONOMY_EFFORT.avif, choice.avifEffort), chromaSubsampling: '4:2:0' } }
+        : { format, options: { quality: q, effort: choice.avifEffort } };
     case 'png':
       // zlib level 6 against 9: 0.65x the time for 1.05x the bytes, both lossless. A palette would
       // be 0.1x the bytes but lossy and 56x slower.

@@ -2,6 +2,8 @@
  * The security-relevant bounds of the transform path. They arrive from the origin's config; the
  * defaults below are the ones the config falls back to, each with the reason for its number.
  */
+import { DEFAULT_ENCODERS, type EncoderChoice } from './formats.js';
+
 export interface TransformLimits {
   /** Largest `w`/`h` (after `dpr`) a request may produce, in pixels. */
   readonly maxOutputDimension: number;
@@ -22,6 +24,8 @@ export interface TransformLimits {
    * gain map; `srgb`: every output is plain sRGB. Written into variant keys (canonical spec).
    */
   readonly colour: ColourMode;
+  /** The operator's encoder settings (formats.ts); a choice other than the default is written into variant keys. */
+  readonly encoders: EncoderChoice;
 }
 
 export type ColourMode = 'srgb' | 'keep-p3';
@@ -44,4 +48,5 @@ export const DEFAULT_LIMITS: TransformLimits = {
   allowSvg: true,
   // Phones shoot Display P3; clipping it to sRGB dulls exactly the photos people post.
   colour: 'keep-p3',
+  encoders: DEFAULT_ENCODERS,
 };

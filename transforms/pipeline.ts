@@ -215,7 +215,7 @@ type SharpWithGainMaps = Sharp & { keepGainMap(): Sharp };
 
 function encode(image: Sharp, plan: TransformPlan, timing: AnimationTiming | undefined): Sharp {
   const flattened = plan.flatten ? image.flatten({ background: plan.flatten }) : image;
-  const encoder = encoderOptions(plan.output.format, plan.output.quality, plan.output.economy);
+  const encoder = encoderOptions(plan.output.format, plan.output.quality, plan.output.economy, plan.output.encoders);
   const frameTiming = timing && { ...(timing.delay && { delay: [...timing.delay] }), ...(timing.loop !== undefined && { loop: timing.loop }) };
   const coloured = plan.output.p3 ? flattened.withIccProfile('p3') : flattened;
   const mapped = plan.output.gainMap ? (coloured as SharpWithGainMaps).keepGainMap() : coloured;

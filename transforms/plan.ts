@@ -3,7 +3,7 @@
  * spec: the concrete output format, whether animation survives, the crop, the resize box and the
  * colours. Pure and synchronous, so the interesting rules are tested with plain objects.
  */
-import { fixedQuality, isLossy, qualityFor } from './formats.js';
+import { fixedQuality, isLossy, qualityFor, type EncoderChoice } from './formats.js';
 import { InvalidRequestError, UnprocessableImageError } from './errors.js';
 import type { CanonicalSpec } from './canonical.js';
 import { limitAspect } from './aspect.js';
@@ -81,6 +81,8 @@ export interface TransformPlan {
     readonly p3?: true;
     /** Keep the source's Ultra HDR gain map, resized with the image (JPEG to JPEG only). */
     readonly gainMap?: true;
+    /** The operator's encoder settings, when not the defaults. */
+    readonly encoders?: EncoderChoice;
   };
 }
 
@@ -165,6 +167,7 @@ export function planTransform(spec: CanonicalSpec, source: SourceInfo, limits: T
       economy: spec.eco === true,
       ...(p3 && { p3: true as const }),
       ...(gainMap && { gainMap: true as const }),
+      ...(spec.enc && { encoders: spec.enc }),
     },
   };
 }

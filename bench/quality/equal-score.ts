@@ -10,7 +10,7 @@
  * sharp.concurrency(1): on a shared machine it is steadier than wall time, but still indicative.
  */
 import { writeFileSync } from 'node:fs';
-import sharp from 'sharp';
+import sharp, { type JpegOptions } from 'sharp';
 import { calibratedQuality } from '../../transforms/quality/calibration.js';
 import { CPU_SECONDS_PER_BYTE, variantCost } from './cost-model.js';
 import { QUALITY_PHOTOS, referencePhoto, scoreAgainst, type EncoderSetting, type LossyFormat, type ReferencePhoto } from './photos.js';
@@ -28,7 +28,9 @@ const avif = (effort: number, chroma: '4:4:4' | '4:2:0', tune?: 'iq' | 'ssim' | 
   options: { quality, effort, chromaSubsampling: chroma, ...(tune && { tune }) },
 });
 
-export const CANDIDATES: readonly Candidate[] = [
+const jpeg = (options: JpegOptions) => (quality: number): EncoderSetting => ({ format: 'jpeg', options: { quality, ...options } });
+
+const CANDIDATES: readonly Candidate[] = [
   { label: 'effort 2, 4:4:4', format: 'avif', options: avif(2, '4:4:4'), current: true },
   { label: 'effort 3, 4:4:4', format: 'avif', options: avif(3, '4:4:4') },
   { label: 'effort 4, 4:4:4 (sharp default)', format: 'avif', options: avif(4, '4:4:4') },
@@ -42,6 +44,15 @@ export const CANDIDATES: readonly Candidate[] = [
   { label: 'mozjpeg', format: 'jpeg', options: (quality) => ({ format: 'jpeg', options: { quality, mozjpeg: true } }), current: true },
   { label: 'libjpeg-turbo baseline (sharp default)', format: 'jpeg', options: (quality) => ({ format: 'jpeg', options: { quality } }) },
   { label: 'libjpeg-turbo progressive', format: 'jpeg', options: (quality) => ({ format: 'jpeg', options: { quality, progressive: true } }) },
+  // mozjpeg's parts one at a time (mozjpeg: true is all of them plus optimised scans).
+  { label: 'quant table 3', format: 'jpeg', options: jpeg({ quantisationTable: 3 }) },
+  { label: 'quant table 3, progressive', format: 'jpeg', options: jpeg({ quantisationTable: 3, progressive: true }) },
+  { label: 'trellis, quant table 3', format: 'jpeg', options: jpeg({ quantisationTable: 3, trellisQuantisation: true, overshootDeringing: true }) },
+  {
+    label: 'trellis, quant table 3, progressive (scans not optimised)',
+    format: 'jpeg',
+    options: jpeg({ quantisationTable: 3, trellisQuantisation: true, overshootDeringing: true, progressive: true }),
+  },
 ];
 
 interface Sample {
@@ -94,17 +105,24 @@ export interface EqualScoreRow {
   readonly byWidth: Record<string, { bytes: number; cpuSeconds: number }>;
 }
 
-export async function runEqualScore(target: number, widths: readonly number[], photoCount: number, jsonPath?: string): Promise<EqualScoreRow[]> {
+export async function runEqualScore(
+  target: number,
+  widths: readonly number[],
+  photoCount: number,
+  jsonPath?: string,
+  formats: readonly LossyFormat[] = ['avif', 'webp', 'jpeg'],
+): Promise<EqualScoreRow[]> {
   const photos = QUALITY_PHOTOS.slice(0, photoCount);
+  const candidates = CANDIDATES.filter((c) => formats.includes(c.format));
   sharp.concurrency(1);
   sharp.cache(false);
-  const totals = CANDIDATES.map(() => ({ bytes: 0, cpuSeconds: 0, byWidth: {} as Record<string, { bytes: number; cpuSeconds: number }> }));
+  const totals = candidates.map(() => ({ bytes: 0, cpuSeconds: 0, byWidth: {} as Record<string, { bytes: number; cpuSeconds: number }> }));
   let cases = 0;
   for (const width of widths) {
     for (const file of photos) {
       const photo = await referencePhoto(file, width);
       cases++;
-      for (const [i, candidate] of CANDIDATES.entries()) {
+      for (const [i, candidate] of candidates.entries()) {
         const r = await atScore(photo, candidate, target);
         const total = totals[i]!;
         total.bytes += r.bytes;
@@ -116,9 +134,9 @@ export async function runEqualScore(target: number, widths: readonly number[], p
       console.error(`  ${width} px ${file} done`);
     }
   }
-  const rows = CANDIDATES.map((candidate, i): EqualScoreRow => {
+  const rows = candidates.map((candidate, i): EqualScoreRow => {
     const total = totals[i]!;
-    const base = totals[CANDIDATES.findIndex((c) => c.current && c.format === candidate.format)]!;
+    const base = totals[candidates.findIndex((c) => c.current && c.format === candidate.format)]!;
     return {
       format: candidate.format,
       label: candidate.label,

@@ -94,6 +94,6 @@ async function measure(
   work.probe ??= makeProbe(source, limits);
   const probe = await work.probe;
   record.probe ??= { width: probe.pixels.width, height: probe.pixels.height };
-  const result = await searchQuality(format, target, config.ranges[format], (q) => probeScore(probe, format, q));
+  const result = await searchQuality(format, target, config.ranges[format], (q) => probeScore(probe, format, q, limits.encoders));
   return { ...result, ms: Math.round((performance.now() - started) * 10) / 10 };
 }

@@ -6,7 +6,7 @@
  * variant keys and ETags stay stable for a source version.
  */
 import sharp from 'sharp';
-import { encoderOptions, type LossyFormat } from '../formats.js';
+import { encoderOptions, type EncoderChoice, type LossyFormat } from '../formats.js';
 import type { TransformLimits } from '../limits.js';
 import { calibratedQuality } from './calibration.js';
 import { decodeRgb } from './decode-rgb.js';
@@ -56,9 +56,9 @@ export async function makeProbe(source: Buffer, limits: Pick<TransformLimits, 'm
 }
 
 /** The probe's SSIMULACRA2 score when encoded in `format` at `quality` with the origin's encoder settings. */
-export async function probeScore(probe: Probe, format: LossyFormat, quality: number): Promise<number> {
+export async function probeScore(probe: Probe, format: LossyFormat, quality: number, encoders?: EncoderChoice): Promise<number> {
   const { data, width, height } = probe.pixels;
-  const encoder = encoderOptions(format, quality);
+  const encoder = encoderOptions(format, quality, false, encoders);
   const encoded = await sharp(data, { raw: { width, height, channels: 3 } }).toFormat(encoder.format, encoder.options).toBuffer();
   return ssimulacra2Prepared(probe.reference, await decodeRgb(encoded));
 }

@@ -86,7 +86,14 @@ export function createOriginParts(config: Config, source: ImageSource, logger?: 
   const { load, cache, limits, responses } = config;
   const parseSpec = createSpecParser(limits);
   const catalog = loadPresets(config, parseSpec);
-  const transformQueue = createWorkQueue({ concurrency: load.transformConcurrency, maxQueue: load.transformQueue, maxWaitMs: load.transformWaitMs });
+  // Admitted transforms wait their turn (the request's deadline still ends them): measured under 4x
+  // overload, waiters shed at the wait budget were the sheds that took 3 s instead of 11 ms.
+  const transformQueue = createWorkQueue({
+    concurrency: load.transformConcurrency,
+    maxQueue: load.transformQueue,
+    maxWaitMs: load.transformWaitMs,
+    giveUpMs: load.requestDeadlineMs,
+  });
   // Fetches wait at most as long as the whole request may take; the deadline ends them sooner.
   const fetchQueue = createWorkQueue({ concurrency: load.fetchConcurrency, maxQueue: load.fetchQueue, maxWaitMs: load.requestDeadlineMs });
   // The gauge reads the result tier only when scraped, after it exists.

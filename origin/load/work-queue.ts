@@ -1,8 +1,10 @@
 /**
  * Bounded concurrency for expensive work (transforms, source fetches): at most `concurrency` tasks
- * run, at most `maxQueue` are admitted but not yet running, and none waits longer than
- * `maxWaitMs` for a slot. Past those bounds the queue refuses at once with `OverloadedError` (503)
- * instead of letting latency grow without limit.
+ * run, at most `maxQueue` are admitted but not yet running, and a newcomer whose predicted wait is
+ * longer than `maxWaitMs` is not admitted. Past those bounds the queue refuses at once with
+ * `OverloadedError` (503) instead of letting latency grow without limit. An admitted waiter leaves
+ * only after `giveUpMs`: refusing at the door answers in milliseconds, whereas shedding a request
+ * that has already waited wastes its wait and answers late.
  *
  * Admission is a reservation taken before any preparatory work (the source fetch of a transform),
  * so a request that would be refused is refused before it touches the source, and requests busy
@@ -13,8 +15,10 @@ import { OverloadedError } from '../errors.js';
 export interface WorkQueueOptions {
   readonly concurrency: number;
   readonly maxQueue: number;
-  /** Longest a task may wait for a slot, in milliseconds; also the predicted wait past which admission is refused. */
+  /** The predicted wait for a slot past which admission is refused, in milliseconds. */
   readonly maxWaitMs: number;
+  /** Longest an admitted task waits for a slot before it is refused after all; default `maxWaitMs`. */
+  readonly giveUpMs?: number;
 }
 
 /** A place in the queue taken by `reserve()`: run its task once, or cancel it. */
@@ -102,7 +106,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
             reject(reason);
           };
           const onAbort = () => leave(signal?.reason);
-          const timer = setTimeout(() => leave(new OverloadedError('waited longer than the wait budget')), options.maxWaitMs);
+          const timer = setTimeout(() => leave(new OverloadedError('waited longer than the wait budget')), options.giveUpMs ?? options.maxWaitMs);
           signal?.addEventListener('abort', onAbort, { once: true });
           waiting.push(start);
         });

@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createOrigin, type Origin } from './create-origin.js';
 import { buildMetricsServer } from './http/metrics-server.js';
+import { keepTransformThreadsLow } from './load/transform-thread-priority.js';
 import { shutDownOnSignals } from './shutdown.js';
 import { createSource } from './sources/create-source.js';
 import type { ImageSource } from './sources/source.js';
@@ -60,6 +61,8 @@ if (metricsApp && metricsPort !== undefined) await listen(metricsApp, host, metr
 if (origin.admin && config.fleet.adminPort !== undefined) await listen(origin.admin, host, config.fleet.adminPort, 'ORIGIN_ADMIN_PORT');
 
 await warmUp;
+// The warm-up started libvips' workers; from now on they stay below the event loop.
+const stopLowering = keepTransformThreadsLow();
 origin.setReady(true);
 logger.info({ source: source.description, resultStore: origin.results?.description ?? 'off', adminPort: config.fleet.adminPort ?? 'off', metricsPort: metricsPort ?? 'off', sharp: sharp.versions.sharp, vips: sharp.versions.vips }, 'image-origin ready');
 
@@ -75,6 +78,7 @@ shutDownOnSignals({
     origin.takedown.stop();
     origin.prerender?.stop();
     origin.background?.close();
+    stopLowering();
     await origin.results?.close(); // queued result-store writes finish (each within its timeout)
     await source.close();
   },

@@ -206,6 +206,22 @@ describe('work queue', () => {
     assert.deepEqual(board.started, ['busy']);
   });
 
+  test('with `giveUpMs`, an admitted waiter outlasts `maxWaitMs` and runs when a slot frees; past `giveUpMs` it is refused', async () => {
+    const queue = queueOf({ maxWaitMs: 10, giveUpMs: PATIENT_MS });
+    const { board, free } = occupied(queue);
+    const waiter = queue.run(board.task('waiter'));
+    await sleep(50);
+    assert.equal(queue.queued, 1, 'still waiting, five budgets later');
+    await free();
+    await board.release('waiter');
+    assert.equal(await waiter, 'waiter');
+
+    const impatient = queueOf({ maxWaitMs: 10, giveUpMs: 30 });
+    const held = occupied(impatient);
+    await assert.rejects(impatient.run(held.board.task('late')), isOverloaded(/waited longer/));
+    await held.free();
+  });
+
   describe('predicted wait', () => {
     /** A queue whose one finished task took real, measurable time (a sleep far above the budget below). */
     async function queueThatHasWorked(maxWaitMs: number) {

@@ -2,9 +2,10 @@
  * Background rendering for pre-renders: jobs made in a child process (`background-process.ts`)
  * that runs at the lowest CPU priority, so the kernel, not a polling loop, keeps live requests
  * first. A pre-render made in the server process, even one started only on an idle slot, shares
- * the cores with every live transform that arrives while it runs; measured with the `upload`
- * bench (2-core VM, live traffic at a third of cold capacity, 240 variants pre-rendered), live
- * p99 was 1.9–2.2× uncontended that way (README "Fleet").
+ * the cores with every live transform that arrives while it runs. Measured with the `upload`
+ * bench (2-core VM, live traffic at a third of cold capacity, 240 variants pre-rendered, 3
+ * rounds): live p99 1.11–1.75× uncontended and p95 890–1207 ms that way, 0.99–1.15× and 563–881
+ * ms from this process, for 172–198 MB more peak memory (README "Fleet").
  *
  * The process starts with the first job and leaves after `idleMs` without one, so a replica that
  * pre-renders nothing holds no second sharp. One job runs at a time; a crash fails the job it was
@@ -108,27 +109,27 @@ export function createBackgroundRenderer(options: BackgroundRendererOptions): Ba
   }
 
   /** Held only while a job is out: an idle process never keeps the server alive. */
-  function hold(process: ChildProcess, holding: boolean): void {
+  function hold(worker: ChildProcess, holding: boolean): void {
     if (holding) {
-      process.ref();
-      process.channel?.ref();
+      worker.ref();
+      worker.channel?.ref();
     } else {
-      process.unref();
-      process.channel?.unref();
+      worker.unref();
+      worker.channel?.unref();
     }
   }
 
   function renderNow(job: Job, source: Buffer, assets: Parameters<BackgroundRenderer['render']>[2]): Promise<Rendered> {
     clearTimeout(idleTimer);
-    const process = (child ??= start());
+    const worker = (child ??= start());
     const id = ++lastId;
-    hold(process, true);
+    hold(worker, true);
     return new Promise<Rendered>((resolve, reject) => {
       pending.set(id, { resolve, reject, qualityFor: assets.qualityFor });
       const message: FromParent = { type: 'render', id, job, source, logo: assets.logo, askQuality: assets.qualityFor !== undefined, limits: options.limits };
-      process.send(message);
+      worker.send(message);
     }).finally(() => {
-      hold(process, false);
+      hold(worker, false);
       idleTimer = setTimeout(() => child?.kill(), options.idleMs).unref();
     });
   }

@@ -3,8 +3,10 @@
  * stays at 0, so that when transforms fill every core a cache hit, a 304, a shed 503 or a health
  * check still gets the CPU within a scheduler tick instead of queuing behind them. Transforms
  * compete only among themselves, as before; the pre-render process (nice 19) stays below them.
- * Measured with `npm run bench -- --only overload` (2-core VM, 4x overload): sheds answered in
- * p50 5–7 ms, p99 17–36 ms with every thread at 0 (README "Running at peak").
+ * Measured with `npm run bench -- --only overload` (2-core VM, 4x overload, 2 rounds each): sheds
+ * answered in p50 5–7 ms, p99 17–36 ms with every thread at 0; p50 3–4 ms, p99 17–21 ms with
+ * the workers at 10, and full-quality goodput 1.04–1.10x cold against 0.91–0.95x (README
+ * "Running at peak").
  *
  * Linux keeps a nice value per thread, and a new thread takes its creator's. libvips grows its
  * pool from whichever thread needs one, so the pool is looked over again every `SWEEP_MS`.

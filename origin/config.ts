@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { COLOUR_MODES, DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
 import { DEFAULT_ENCODERS, JPEG_ENCODERS } from '../transforms/formats.js';
+import { TRANSFORM_THREAD_NICE } from './load/transform-thread-priority.js';
 import { ConfigError } from './config-error.js';
 import { DELIVERY_ENV, parseDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
 import { parseQualityConfig, QUALITY_ENV, type QualityConfig } from './quality-config.js';
@@ -113,6 +114,8 @@ export interface Config {
   };
   /** libvips threads per image; 0 keeps libvips' default (one per core). */
   readonly sharpConcurrency: number;
+  /** Nice value of libvips' worker threads (the event loop stays at 0); 0 leaves them alone. */
+  readonly transformThreadNice: number;
 }
 
 const MiB = 1024 * 1024;
@@ -202,6 +205,7 @@ const envSchema = z.object({
   ORIGIN_CACHE_CONTROL: z.string().min(1).default('public, max-age=31536000, stale-while-revalidate=86400, stale-if-error=604800'),
   ORIGIN_ERROR_CACHE_CONTROL: z.string().min(1).default('public, max-age=60'),
   ORIGIN_SHARP_CONCURRENCY: int(0, 1024).default(0),
+  ORIGIN_TRANSFORM_THREAD_NICE: int(0, 19).default(TRANSFORM_THREAD_NICE),
 });
 
 /** The name of every variable the origin reads (the deploy manifests are checked against it). */
@@ -276,6 +280,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       errorCacheControl: e.ORIGIN_ERROR_CACHE_CONTROL,
     },
     sharpConcurrency: e.ORIGIN_SHARP_CONCURRENCY,
+    transformThreadNice: e.ORIGIN_TRANSFORM_THREAD_NICE,
   });
 }
 

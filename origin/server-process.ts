@@ -62,7 +62,7 @@ if (origin.admin && config.fleet.adminPort !== undefined) await listen(origin.ad
 
 await warmUp;
 // The warm-up started libvips' workers; from now on they stay below the event loop.
-const stopLowering = keepTransformThreadsLow();
+const stopLowering = config.transformThreadNice > 0 ? keepTransformThreadsLow(config.transformThreadNice) : () => {};
 origin.setReady(true);
 logger.info({ source: source.description, resultStore: origin.results?.description ?? 'off', adminPort: config.fleet.adminPort ?? 'off', metricsPort: metricsPort ?? 'off', sharp: sharp.versions.sharp, vips: sharp.versions.vips }, 'image-origin ready');
 

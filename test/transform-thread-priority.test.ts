@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { test } from 'node:test';
 import sharp from 'sharp';
+import { ConfigError, loadConfig } from '../origin/config.js';
 import { lowerTransformThreads, TRANSFORM_THREAD_NICE } from '../origin/load/transform-thread-priority.js';
 
 const threads = () =>
@@ -28,4 +29,10 @@ test('libvips workers run at nice 10; the event loop stays at 0', async () => {
   // Work still runs on the lowered workers.
   const out = await sharp({ create: { width: 256, height: 256, channels: 3, background: '#345' } }).webp().toBuffer();
   assert.equal((await sharp(out).metadata()).width, 256);
+});
+
+test('ORIGIN_TRANSFORM_THREAD_NICE: 10 unless set, 0 turns it off, above 19 refused', () => {
+  assert.equal(loadConfig({}, '/srv').transformThreadNice, TRANSFORM_THREAD_NICE);
+  assert.equal(loadConfig({ ORIGIN_TRANSFORM_THREAD_NICE: '0' }, '/srv').transformThreadNice, 0);
+  assert.throws(() => loadConfig({ ORIGIN_TRANSFORM_THREAD_NICE: '20' }, '/srv'), (error: unknown) => error instanceof ConfigError && error.problems.some((p) => p.startsWith('ORIGIN_TRANSFORM_THREAD_NICE')));
 });

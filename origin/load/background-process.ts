@@ -19,7 +19,12 @@ function lowerEveryThread(): void {
   try {
     threads = readdirSync('/proc/self/task');
   } catch {
-    setPriority(0, LOWEST_PRIORITY); // not Linux: the whole process
+    // Not Linux: the whole process, where the platform allows it.
+    try {
+      setPriority(0, LOWEST_PRIORITY);
+    } catch {
+      // left at the parent's priority
+    }
     return;
   }
   for (const tid of threads) {

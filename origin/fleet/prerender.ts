@@ -6,10 +6,10 @@
  *
  * It runs at low priority: one variant at a time, only while the transform queue has a free slot
  * and nobody waiting, and, in the server, in a process of its own at the lowest CPU priority
- * (`load/background-renderer.ts`), so a live request arriving mid-render still gets the cores. Keys wait in a bounded queue; a
- * key already queued (or done for the same ETag) is not queued again, so a re-delivered event
- * does no work twice, and a result already in the store is skipped (which is what lets a backfill
- * resume).
+ * (`load/background-renderer.ts`), so a live request arriving mid-render still gets the cores.
+ * Keys wait in a bounded queue; a key already queued (or done for the same ETag) is not queued
+ * again, so a re-delivered event does no work twice, and a result already in the store is skipped
+ * (which is what lets a backfill resume).
  */
 import { LRUCache } from 'lru-cache';
 import type { FormatToken } from '../../transforms/formats.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { COLOUR_MODES, DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
 import { DEFAULT_ENCODERS, JPEG_ENCODERS } from '../transforms/formats.js';
-import { TRANSFORM_THREAD_NICE } from './load/transform-thread-priority.js';
+import { TRANSFORM_THREAD_NICE } from './load/thread-priority.js';
 import { ConfigError } from './config-error.js';
 import { DELIVERY_ENV, parseDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
 import { parseQualityConfig, QUALITY_ENV, type QualityConfig } from './quality-config.js';

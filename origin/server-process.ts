@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createOrigin, type Origin } from './create-origin.js';
 import { buildMetricsServer } from './http/metrics-server.js';
-import { keepTransformThreadsLow } from './load/transform-thread-priority.js';
+import { keepTransformThreadsLow } from './load/thread-priority.js';
 import { shutDownOnSignals } from './shutdown.js';
 import { createSource } from './sources/create-source.js';
 import type { ImageSource } from './sources/source.js';

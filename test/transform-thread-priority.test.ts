@@ -9,7 +9,7 @@ import { getPriority } from 'node:os';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { ConfigError, loadConfig } from '../origin/config.js';
-import { lowerTransformThreads, TRANSFORM_THREAD_NICE } from '../origin/load/transform-thread-priority.js';
+import { lowerTransformThreads, TRANSFORM_THREAD_NICE } from '../origin/load/thread-priority.js';
 
 const threads = () =>
   readdirSync('/proc/self/task').map((tid) => ({ tid: Number(tid), name: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(), nice: getPriority(Number(tid)) }));

@@ -30,7 +30,7 @@ import { runPipeline } from '../../transforms/pipeline.js';
 import { decodeRgb } from '../../transforms/quality/decode-rgb.js';
 import { ssimulacra2Prepared } from '../../transforms/quality/ssimulacra2.js';
 import { LOSSY_FORMATS, QUALITY_PHOTOS, QUALITY_WIDTHS, referencePhoto, type LossyFormat, type ReferencePhoto } from '../quality/photos.js';
-import type { Json, RunFigures, ScenarioContext } from './types.js';
+import { NO_CPU_FIGURES, type Json, type RunFigures, type ScenarioContext } from './types.js';
 
 /** The issue's done-when targets: project bytes ÷ ipx bytes at the same mean score, per format. */
 export const BYTES_TARGETS: Readonly<Record<LossyFormat, number>> = { webp: 0.95, avif: 0.85, jpeg: 0.85 };
@@ -176,11 +176,7 @@ export async function runBytes(ctx: ScenarioContext, round: number): Promise<Run
     requests: labels.length * LOSSY_FORMATS.length,
     seconds,
     peak_rss_mb: null,
-    server_cores: null,
-    loadgen_cores: null,
-    storage_cores: null,
-    other_cores: null,
-    steal: null,
+    ...NO_CPU_FIGURES,
     note: LOSSY_FORMATS.map((f) => `${f} ${figures[f].ratio === null ? '-' : figures[f].ratio!.toFixed(2)}x ipx`).join(', ') + `, spread ${spread.toFixed(1)}`,
     extra,
   };

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { probe, metricSum, startOriginProcess, type RunningOriginProcess } from '../origin-process.js';
 import { percentile, round } from '../stats.js';
 import { requestHeaders, requestPath, type ImageRequest } from '../workload.js';
-import type { RunFigures, ScenarioContext } from './types.js';
+import { NO_CPU_FIGURES, type RunFigures, type ScenarioContext } from './types.js';
 
 const QUERIES = ['w=200&h=200&fit=cover', 'w=480', 'w=828&fm=webp'];
 
@@ -66,11 +66,7 @@ export async function runRestart(ctx: ScenarioContext, roundNo: number): Promise
     requests: requests.length,
     seconds: round(seconds, 1),
     peak_rss_mb: rss.length > 0 ? round(Math.max(...rss) / 1e6, 0) : null,
-    server_cores: null,
-    loadgen_cores: null,
-    storage_cores: null,
-    other_cores: null,
-    steal: null,
+    ...NO_CPU_FIGURES,
     note:
       `${requests.length} variants after a restart: ${without.transforms} transforms without a store, ${withStore.transforms} with one; ` +
       `second pass p50 ${p(without.ms, 50)} ms → ${p(withStore.ms, 50)} ms`,

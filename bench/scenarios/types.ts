@@ -70,4 +70,7 @@ export interface RunFigures {
   readonly extra: { readonly [key: string]: Json };
 }
 
+/** The CPU columns of a scenario that does not measure CPU (its work is spread over several processes or steps). */
+export const NO_CPU_FIGURES = { server_cores: null, loadgen_cores: null, storage_cores: null, other_cores: null, steal: null } as const;
+
 export type Scenario = (ctx: ScenarioContext, round: number) => Promise<RunFigures>;

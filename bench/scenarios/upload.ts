@@ -13,7 +13,7 @@ import { round, summarizeLatency } from '../stats.js';
 import { childPids, processMemory } from '../system.js';
 import { coldSequence } from '../workload.js';
 import { loadOrigin, warmOriginals } from './common.js';
-import type { RunFigures, ScenarioContext } from './types.js';
+import { NO_CPU_FIGURES, type RunFigures, type ScenarioContext } from './types.js';
 
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 const LIVE_SHARE_OF_COLD = 1 / 3;
@@ -87,11 +87,7 @@ export async function runUpload(ctx: ScenarioContext, roundNo: number): Promise<
       requests: contended.load.outcomes.length,
       seconds: round(contended.load.windowSeconds, 1),
       peak_rss_mb: round(((await origin.peakRss()) ?? 0) / 1e6 + childPeak / 1e6, 0),
-      server_cores: null,
-      loadgen_cores: null,
-      storage_cores: null,
-      other_cores: null,
-      steal: null,
+      ...NO_CPU_FIGURES,
       note:
         `${keys.length} uploads × ${VARIANTS_PER_KEY} variants stored in ${allStoredMs === null ? '?' : (allStoredMs / 1000).toFixed(1)} s ` +
         `while live traffic ran at ${rate.toFixed(1)}/s; live p99 ${burst.p99_ms.toFixed(0)} ms vs ${uncontended.p99_ms.toFixed(0)} ms alone (${ratio ?? '?'}x)`,

@@ -60,38 +60,27 @@ function unquote(etag: string | undefined): string | undefined {
   return etag?.replace(/^"|"$/g, '') || undefined;
 }
 
-function fromS3Records(records: unknown[], format: string): ParsedEvents {
-  const events: StorageEvent[] = [];
-  let skipped = 0;
-  for (const record of records) {
-    const action = actionOf(text(at(record, 'eventName')) ?? '');
-    const bucket = text(at(record, 's3', 'bucket', 'name'));
-    const key = text(at(record, 's3', 'object', 'key'));
-    if (!action) {
-      skipped++;
-      continue;
-    }
-    if (bucket === undefined || key === undefined) throw new EventFormatError('an S3 record without s3.bucket.name or s3.object.key');
-    const etag = unquote(text(at(record, 's3', 'object', 'eTag')));
-    events.push({ action, bucket, key: decodeS3Key(key), format, ...(etag && { etag }) });
-  }
-  return { events, skipped };
-}
+/** Where S3 records and OSS events keep their fields (the same shape under another root), and how each spells keys. */
+const RECORD_DIALECTS = {
+  s3: { what: 'an S3 record', decodeKey: decodeS3Key },
+  oss: { what: 'an OSS event', decodeKey: (key: string) => key },
+} as const;
 
-function fromOssEvents(records: unknown[], format: string): ParsedEvents {
+function fromRecords(records: unknown[], format: string, root: keyof typeof RECORD_DIALECTS): ParsedEvents {
+  const { what, decodeKey } = RECORD_DIALECTS[root];
   const events: StorageEvent[] = [];
   let skipped = 0;
   for (const record of records) {
     const action = actionOf(text(at(record, 'eventName')) ?? '');
-    const bucket = text(at(record, 'oss', 'bucket', 'name'));
-    const key = text(at(record, 'oss', 'object', 'key'));
+    const bucket = text(at(record, root, 'bucket', 'name'));
+    const key = text(at(record, root, 'object', 'key'));
     if (!action) {
       skipped++;
       continue;
     }
-    if (bucket === undefined || key === undefined) throw new EventFormatError('an OSS event without oss.bucket.name or oss.object.key');
-    const etag = unquote(text(at(record, 'oss', 'object', 'eTag')));
-    events.push({ action, bucket, key, format, ...(etag && { etag }) });
+    if (bucket === undefined || key === undefined) throw new EventFormatError(`${what} without ${root}.bucket.name or ${root}.object.key`);
+    const etag = unquote(text(at(record, root, 'object', 'eTag')));
+    events.push({ action, bucket, key: decodeKey(key), format, ...(etag && { etag }) });
   }
   return { events, skipped };
 }
@@ -130,11 +119,11 @@ function fromJson(body: unknown, depth = 0): ParsedEvents {
   if (!isObject(body)) throw new EventFormatError('expected a JSON object');
   if (Array.isArray(body['Records'])) {
     const minio = text(body['EventName']) !== undefined || text(at(body['Records'][0], 'eventSource')) === 'minio:s3';
-    return fromS3Records(body['Records'], minio ? 'minio' : 's3');
+    return fromRecords(body['Records'], minio ? 'minio' : 's3', 's3');
   }
-  if (Array.isArray(body['events'])) return fromOssEvents(body['events'], 'oss');
+  if (Array.isArray(body['events'])) return fromRecords(body['events'], 'oss', 'oss');
   if (body['source'] === 'aws.s3' && isObject(body['detail'])) return fromEventBridge(body);
-  if (body['source'] === 'acs.oss' && isObject(body['data'])) return fromOssEvents([body['data']], 'oss-eventbridge');
+  if (body['source'] === 'acs.oss' && isObject(body['data'])) return fromRecords([body['data']], 'oss-eventbridge', 'oss');
   if (body['Type'] === 'SubscriptionConfirmation') {
     const url = text(body['SubscribeURL']);
     return { events: [], skipped: 0, ...(url && { subscribeUrl: url }) };

@@ -6,33 +6,21 @@
  * (libuv's pool is among them, started by the module loader) is lowered one by one, so the
  * libvips workers those threads start later are low too.
  */
-import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import type { LossyFormat } from '../../transforms/formats.js';
 import type { FromParent, ToParent } from './background-renderer.js';
+import { lowerThreads } from './thread-priority.js';
 
 /** The lowest priority a process can give itself without privileges. */
 const LOWEST_PRIORITY = 19;
 
+/** Every thread; without /proc (not Linux), the whole process where the platform allows it. */
 function lowerEveryThread(): void {
-  let threads: string[];
+  if (lowerThreads(LOWEST_PRIORITY) !== undefined) return;
   try {
-    threads = readdirSync('/proc/self/task');
+    setPriority(0, LOWEST_PRIORITY);
   } catch {
-    // Not Linux: the whole process, where the platform allows it.
-    try {
-      setPriority(0, LOWEST_PRIORITY);
-    } catch {
-      // left at the parent's priority
-    }
-    return;
-  }
-  for (const tid of threads) {
-    try {
-      setPriority(Number(tid), LOWEST_PRIORITY);
-    } catch {
-      // the thread ended meanwhile
-    }
+    // left at the parent's priority
   }
 }
 

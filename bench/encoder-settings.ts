@@ -2,7 +2,7 @@
  * Encoder-settings benchmark: the measurements behind the choices in transforms/formats.ts.
  *
  *   npm run build && node dist/bench/encoder-settings.js [--json out.json] [--reps N] [--only jpeg,avif]
- *   npm run build && node dist/bench/encoder-settings.js --at-score [77] [--widths 400,800,1080] [--photos 9] [--only jpeg] [--json out.json]
+ *   npm run build && node dist/bench/encoder-settings.js --at-score [77] [--widths 400,800,1080] [--photos 9] [--only jpeg] [--labels 'effort 5,preset'] [--json out.json]
  *
  * The second form compares settings at equal SSIMULACRA2 score rather than equal quality number
  * (bench/quality/equal-score.ts); the choices in formats.ts are made from it by the cost model.
@@ -660,7 +660,7 @@ async function main(): Promise<void> {
     const target = next !== undefined && /^\d+(\.\d+)?$/.test(next) ? Number(next) : DEFAULT_QUALITY_TARGET;
     const widths = (option('--widths') ?? '400,800,1080').split(',').map(Number);
     const formats = option('--only')?.split(',').filter((f): f is 'avif' | 'webp' | 'jpeg' => f === 'avif' || f === 'webp' || f === 'jpeg');
-    await runEqualScore(target, widths, Number(option('--photos') ?? 9), option('--json'), formats);
+    await runEqualScore(target, widths, Number(option('--photos') ?? 9), option('--json'), formats, option('--labels')?.split(','));
     return;
   }
   const args = parseArgs(process.argv.slice(2));

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { COLOUR_MODES, DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
-import { DEFAULT_ENCODERS, JPEG_ENCODERS } from '../transforms/formats.js';
+import { DEFAULT_ENCODERS, JPEG_ENCODERS, type AvifBitDepth } from '../transforms/formats.js';
 import { TRANSFORM_THREAD_NICE } from './load/thread-priority.js';
 import { ConfigError } from './config-error.js';
 import { DELIVERY_ENV, parseDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
@@ -172,6 +172,7 @@ const envSchema = z.object({
   ORIGIN_JPEG_ENCODER: z.enum(JPEG_ENCODERS).default(DEFAULT_ENCODERS.jpeg),
   ORIGIN_WEBP_EFFORT: int(0, 6).default(DEFAULT_ENCODERS.webpEffort),
   ORIGIN_AVIF_EFFORT: int(0, 9).default(DEFAULT_ENCODERS.avifEffort),
+  ORIGIN_AVIF_BIT_DEPTH: z.enum(['8', '10']).transform((bits) => Number(bits) as AvifBitDepth).default(DEFAULT_ENCODERS.avifBitDepth),
   ORIGIN_TRANSFORM_CONCURRENCY: int(1, 1024).default(DEFAULT_TRANSFORM_CONCURRENCY),
   ORIGIN_TRANSFORM_QUEUE: int(0, 100_000).default(32 * CORES),
   ORIGIN_TRANSFORM_WAIT_MS: int(1, 600_000).default(3_000),
@@ -246,7 +247,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       timeoutSeconds: e.ORIGIN_TRANSFORM_TIMEOUT_SECONDS,
       allowSvg: e.ORIGIN_ALLOW_SVG,
       colour: e.ORIGIN_COLOUR,
-      encoders: { jpeg: e.ORIGIN_JPEG_ENCODER, webpEffort: e.ORIGIN_WEBP_EFFORT, avifEffort: e.ORIGIN_AVIF_EFFORT },
+      encoders: { jpeg: e.ORIGIN_JPEG_ENCODER, webpEffort: e.ORIGIN_WEBP_EFFORT, avifEffort: e.ORIGIN_AVIF_EFFORT, avifBitDepth: e.ORIGIN_AVIF_BIT_DEPTH },
     },
     load: {
       transformConcurrency: e.ORIGIN_TRANSFORM_CONCURRENCY,

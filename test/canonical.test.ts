@@ -17,13 +17,13 @@ const key = (query: string, token: 'avif' | 'webp' | 'legacy' = 'legacy') =>
 describe('variant keys', () => {
   const pinned: [string, string][] = [
     // Deliberately changed (branch quality, v2): without a fixed quality the key names the quality target (`tq`).
-    ['', 'v2:photos/a.jpg?fit=inside&enlarge=0&rot=0&anim=0&fm=auto-legacy&tq=77'],
-    ['w=400&fm=webp', 'v2:photos/a.jpg?w=400&fit=inside&enlarge=0&rot=0&anim=0&fm=webp&tq=77'],
-    ['w=300&h=200&fit=cover&pos=attention&fm=avif&q=60', 'v2:photos/a.jpg?w=300&h=200&fit=cover&pos=attention&enlarge=0&rot=0&anim=0&fm=avif&q=60'],
+    ['', 'v3:photos/a.jpg?fit=inside&enlarge=0&rot=0&anim=0&fm=auto-legacy&tq=77'],
+    ['w=400&fm=webp', 'v3:photos/a.jpg?w=400&fit=inside&enlarge=0&rot=0&anim=0&fm=webp&tq=77'],
+    ['w=300&h=200&fit=cover&pos=attention&fm=avif&q=60', 'v3:photos/a.jpg?w=300&h=200&fit=cover&pos=attention&enlarge=0&rot=0&anim=0&fm=avif&q=60'],
     // Deliberately changed (branch long-images): `bg` cannot change an explicit PNG without `contain`, so it left this key.
-    ['crop=10,20,300,400&rot=90&flip=hv&blur=1.5&sharpen=2&bg=F00&anim=1&fm=png&q=50', 'v2:photos/a.jpg?fit=inside&enlarge=0&crop=10,20,300,400&rot=90&flip=hv&blur=1.5&sharpen=2&anim=1&fm=png'],
-    ['w=100&h=100&fit=contain&bg=F00&fm=png', 'v2:photos/a.jpg?w=100&h=100&fit=contain&pos=center&enlarge=0&rot=0&bg=ff0000&anim=0&fm=png'],
-    ['w=100&h=100&fit=contain&bg=ffffff80&fm=jpg', 'v2:photos/a.jpg?w=100&h=100&fit=contain&pos=center&enlarge=0&rot=0&bg=ffffff80&anim=0&fm=jpeg&tq=77'],
+    ['crop=10,20,300,400&rot=90&flip=hv&blur=1.5&sharpen=2&bg=F00&anim=1&fm=png&q=50', 'v3:photos/a.jpg?fit=inside&enlarge=0&crop=10,20,300,400&rot=90&flip=hv&blur=1.5&sharpen=2&anim=1&fm=png'],
+    ['w=100&h=100&fit=contain&bg=F00&fm=png', 'v3:photos/a.jpg?w=100&h=100&fit=contain&pos=center&enlarge=0&rot=0&bg=ff0000&anim=0&fm=png'],
+    ['w=100&h=100&fit=contain&bg=ffffff80&fm=jpg', 'v3:photos/a.jpg?w=100&h=100&fit=contain&pos=center&enlarge=0&rot=0&bg=ffffff80&anim=0&fm=jpeg&tq=77'],
   ];
   for (const [query, expected] of pinned) {
     test(`?${query || '(nothing)'} → ${expected}`, () => assert.equal(key(query), expected));

@@ -17,32 +17,34 @@ import { PROJECT_ROOT } from '../support/paths.js';
 import { decode, imageDistance } from './helpers/images.js';
 import { specFor } from './helpers/specs.js';
 
-const CHEAP: EncoderChoice = { jpeg: 'fast', webpEffort: 2, avifEffort: 0 };
+const CHEAP: EncoderChoice = { jpeg: 'fast', webpEffort: 2, avifEffort: 0, avifBitDepth: 8 };
 const limitsWith = (encoders: EncoderChoice): TransformLimits => ({ ...DEFAULT_LIMITS, encoders });
 
 describe('encoder settings', () => {
   test('are read from the environment and refused out of range, naming the variable', () => {
     assert.deepEqual(loadConfig({}, '/srv').limits.encoders, DEFAULT_ENCODERS);
-    const config = loadConfig({ ORIGIN_JPEG_ENCODER: 'fast', ORIGIN_WEBP_EFFORT: '6', ORIGIN_AVIF_EFFORT: '4' }, '/srv');
-    assert.deepEqual(config.limits.encoders, { jpeg: 'fast', webpEffort: 6, avifEffort: 4 });
-    for (const [name, value] of [['ORIGIN_JPEG_ENCODER', 'turbo'], ['ORIGIN_WEBP_EFFORT', '7'], ['ORIGIN_AVIF_EFFORT', '10']] as const) {
+    const config = loadConfig({ ORIGIN_JPEG_ENCODER: 'fast', ORIGIN_WEBP_EFFORT: '6', ORIGIN_AVIF_EFFORT: '4', ORIGIN_AVIF_BIT_DEPTH: '8' }, '/srv');
+    assert.deepEqual(config.limits.encoders, { jpeg: 'fast', webpEffort: 6, avifEffort: 4, avifBitDepth: 8 });
+    const refused = [['ORIGIN_JPEG_ENCODER', 'turbo'], ['ORIGIN_WEBP_EFFORT', '7'], ['ORIGIN_AVIF_EFFORT', '10'], ['ORIGIN_AVIF_BIT_DEPTH', '12']] as const;
+    for (const [name, value] of refused) {
       assert.throws(() => loadConfig({ [name]: value }, '/srv'), (error: unknown) => error instanceof ConfigError && error.problems.some((p) => p.startsWith(name)));
     }
   });
 
   test('a choice other than the defaults is in the variant key; the defaults keep the keys they had', () => {
     const key = (limits: TransformLimits) => variantKey('a.jpg' as SourceKey, specFor('w=100&fm=webp', 'legacy', limits));
-    assert.equal(key(DEFAULT_LIMITS), 'v2:a.jpg?w=100&fit=inside&enlarge=0&rot=0&anim=0&fm=webp&tq=77');
-    assert.equal(key(limitsWith(CHEAP)), 'v2:a.jpg?w=100&fit=inside&enlarge=0&rot=0&anim=0&fm=webp&tq=77&enc=jpeg:fast,webp:2,avif:0');
+    assert.equal(key(DEFAULT_LIMITS), 'v3:a.jpg?w=100&fit=inside&enlarge=0&rot=0&anim=0&fm=webp&tq=77');
+    assert.equal(key(limitsWith(CHEAP)), 'v3:a.jpg?w=100&fit=inside&enlarge=0&rot=0&anim=0&fm=webp&tq=77&enc=jpeg:fast,webp:2,avif:0,avifbits:8');
   });
 
   test('choose the encoder options; economy is never costlier than the choice', () => {
-    assert.deepEqual(encoderOptions('jpeg', 80).options, { quality: 80, mozjpeg: true });
-    assert.deepEqual(encoderOptions('jpeg', 80, false, CHEAP).options, { quality: 80, quantisationTable: 3, progressive: true });
-    assert.deepEqual(encoderOptions('jpeg', 80, true).options, { quality: 80, quantisationTable: 3, progressive: true });
+    assert.deepEqual(encoderOptions('jpeg', 80).options, { quality: 80, mozjpeg: true, quantisationTable: 2 });
+    assert.deepEqual(encoderOptions('jpeg', 80, false, CHEAP).options, { quality: 80, quantisationTable: 5, progressive: true });
+    assert.deepEqual(encoderOptions('jpeg', 80, true).options, { quality: 80, quantisationTable: 5, progressive: true });
     assert.deepEqual(encoderOptions('webp', 80, false, { ...DEFAULT_ENCODERS, webpEffort: 6 }).options, { quality: 80, effort: 6 });
     assert.deepEqual(encoderOptions('webp', 80, true, { ...DEFAULT_ENCODERS, webpEffort: 1 }).options, { quality: 80, effort: 1 });
-    assert.deepEqual(encoderOptions('avif', 50, false, { ...DEFAULT_ENCODERS, avifEffort: 4 }).options, { quality: 50, effort: 4 });
+    assert.deepEqual(encoderOptions('avif', 50).options, { quality: 50, effort: 2, bitdepth: 10 });
+    assert.deepEqual(encoderOptions('avif', 50, false, { ...DEFAULT_ENCODERS, avifEffort: 4, avifBitDepth: 8 }).options, { quality: 50, effort: 4 });
     assert.deepEqual(encoderOptions('avif', 50, true, { ...DEFAULT_ENCODERS, avifEffort: 4 }).options, { quality: 50, effort: 2, chromaSubsampling: '4:2:0' });
     assert.deepEqual(encoderOptions('avif', 50, true, CHEAP).options, { quality: 50, effort: 0, chromaSubsampling: '4:2:0' });
   });

@@ -505,14 +505,15 @@ describe('OSS operations through the real pipeline (2560x1600 JPEG)', () => {
       ['image/resize,m_lfit,w_300,h_200/rotate,270', { width: 300, height: 200, fit: 'inside' as const }],
       ['image/resize,m_fixed,w_300,h_100/rotate,90', { width: 300, height: 100, fit: 'fill' as const }],
     ] as const) {
-      // A fixed quality: the geometry is compared, not what the quality target chooses.
+      // A fixed quality: the geometry is compared, not what the quality target chooses. A wrong turn
+      // or stretch is tens of levels off; q85 JPEG itself is about 2 on the squeezed m_fixed case.
       const out = await run(`${value}/quality,Q_85`);
       const resized = await sharp(photo).resize(resize).png().toBuffer();
       const reference = await sharp(resized).rotate(value.endsWith('270') ? 270 : 90).png().toBuffer();
       const [a, b] = [await decode(out.data), await decode(reference)];
       assert.deepEqual([a.width, a.height], [b.width, b.height], value);
       const distance = await imageDistance(out.data, reference);
-      assert.ok(distance < 2, `${value}: distance ${distance.toFixed(2)}`);
+      assert.ok(distance < 2.5, `${value}: distance ${distance.toFixed(2)}`);
     }
   });
 

@@ -217,7 +217,7 @@ describe('operations', () => {
     const [ok, missing] = lines;
     assert.equal(ok!.status, 200);
     assert.equal(ok!.path, '/photo.jpg');
-    assert.match(String(ok!.variant), /^v2:photo\.jpg\?w=77&/);
+    assert.match(String(ok!.variant), /^v3:photo\.jpg\?w=77&/);
     for (const field of ['ms', 'sourceMs', 'transformMs', 'bytesIn', 'bytesOut']) assert.equal(typeof ok![field], 'number', field);
     assert.equal(missing!.status, 404);
     assert.equal(missing!.error, 'NOT_FOUND');

@@ -95,8 +95,8 @@ describe('ORIGIN_COLOUR=keep-p3 (the default)', () => {
 
   test('the colour mode is in the variant key: srgb adds colour=srgb, keep-p3 keeps the keys it had', () => {
     const key = (colour: ColourMode) => variantKey('a.jpg' as SourceKey, specFor('w=100&fm=webp', 'legacy', limitsFor(colour)));
-    assert.equal(key('keep-p3'), 'v2:a.jpg?w=100&fit=inside&enlarge=0&rot=0&anim=0&fm=webp&tq=77');
-    assert.equal(key('srgb'), 'v2:a.jpg?w=100&fit=inside&enlarge=0&rot=0&anim=0&fm=webp&tq=77&colour=srgb');
+    assert.equal(key('keep-p3'), 'v3:a.jpg?w=100&fit=inside&enlarge=0&rot=0&anim=0&fm=webp&tq=77');
+    assert.equal(key('srgb'), 'v3:a.jpg?w=100&fit=inside&enlarge=0&rot=0&anim=0&fm=webp&tq=77&colour=srgb');
   });
 });
 

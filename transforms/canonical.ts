@@ -72,8 +72,11 @@ export interface RequestContext {
   readonly watermark?: Watermarks;
 }
 
-/** Bump when the meaning of a canonical spec changes, so stale variants are never reused. */
-export const KEY_VERSION = 'v2';
+/**
+ * Bump when the meaning of a canonical spec changes, so stale variants are never reused: also when
+ * the encoder settings or the calibration behind a quality target change (v3: 2026-12-01).
+ */
+export const KEY_VERSION = 'v3';
 
 export function canonicalizeSpec(requested: RequestedSpec, context: RequestContext, limits: TransformLimits): CanonicalSpec {
   const { w, h, dpr: _dpr, fit, pos, enlarge, rot, anim, fm, q, wm: _wm, wmt: _wmt, ...copied } = requested;
@@ -169,8 +172,8 @@ function writeField(name: string, value: unknown): string {
   if (name === 'wm') return serializeWatermarks(value as Watermarks);
   if (name === 'qt') return Object.entries(value as QualityTable).map(([format, q]) => `${format}:${q}`).join(',');
   if (name === 'enc') {
-    const { jpeg, webpEffort, avifEffort } = value as EncoderChoice;
-    return `jpeg:${jpeg},webp:${webpEffort},avif:${avifEffort}`;
+    const { jpeg, webpEffort, avifEffort, avifBitDepth } = value as EncoderChoice;
+    return `jpeg:${jpeg},webp:${webpEffort},avif:${avifEffort},avifbits:${avifBitDepth}`;
   }
   return spell(value as Parameters<typeof spell>[0]);
 }

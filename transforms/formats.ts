@@ -2,10 +2,11 @@
  * Output formats: MIME types, the quality target and the encoder settings, chosen by the cost
  * model (README: "Quality and bytes": encode CPU at $0.0000125 per vCPU-second against bytes ×
  * 1000 deliveries at $0.085/GB, so 1 KB saved per variant is worth 6.8 CPU-seconds). Figures from
- * `node dist/bench/encoder-settings.js --at-score 77 --widths 800 --photos 4` (sharp 0.35.5, one
- * core, four corpus photos at 800 px; indicative, measured on a shared 2-core VM): total bytes and
- * encoder CPU at EQUAL SSIMULACRA2 score 77, not at equal quality number, which means different
- * fidelity across settings. bench/results/2026-12-01-encoder-settings-at-score.json has them.
+ * `node dist/bench/encoder-settings.js --at-score 77 --photos 4` (sharp 0.35.5, one core, four
+ * corpus photos at 800 px, or at 400/800/1080 px where a note says 12 cases; indicative, measured
+ * on a shared 2-core VM): total bytes and encoder CPU at EQUAL SSIMULACRA2 score 77, not at equal
+ * quality number, which means different fidelity across settings. bench/results/
+ * 2026-12-01-encoder-settings-at-score.json and -encoder-settings-12-cases.json have them.
  */
 import type { AvifOptions, GifOptions, JpegOptions, PngOptions, WebpOptions } from 'sharp';
 import type { OutputFormat } from './params.js';
@@ -93,16 +94,23 @@ export interface EncoderChoice {
   readonly jpeg: JpegEncoder;
   readonly webpEffort: number;
   readonly avifEffort: number;
+  readonly avifBitDepth: AvifBitDepth;
 }
 
-/** `mozjpeg`: trellis quantisation and optimised progressive scans; `fast`: libjpeg-turbo with mozjpeg's quantisation table, progressive. */
+/** AVIF's sample depth: 10 bits carry the same picture in fewer bytes (see `encoderOptions`). */
+export type AvifBitDepth = 8 | 10;
+
+/** `mozjpeg`: trellis quantisation and optimised progressive scans; `fast`: libjpeg-turbo with one of mozjpeg's quantisation tables, progressive. */
 export type JpegEncoder = 'mozjpeg' | 'fast';
 export const JPEG_ENCODERS: readonly JpegEncoder[] = ['mozjpeg', 'fast'];
 
-export const DEFAULT_ENCODERS: EncoderChoice = { jpeg: 'mozjpeg', webpEffort: 4, avifEffort: 2 };
+export const DEFAULT_ENCODERS: EncoderChoice = { jpeg: 'mozjpeg', webpEffort: 5, avifEffort: 2, avifBitDepth: 10 };
 
 export const isDefaultEncoders = (choice: EncoderChoice) =>
-  choice.jpeg === DEFAULT_ENCODERS.jpeg && choice.webpEffort === DEFAULT_ENCODERS.webpEffort && choice.avifEffort === DEFAULT_ENCODERS.avifEffort;
+  choice.jpeg === DEFAULT_ENCODERS.jpeg &&
+  choice.webpEffort === DEFAULT_ENCODERS.webpEffort &&
+  choice.avifEffort === DEFAULT_ENCODERS.avifEffort &&
+  choice.avifBitDepth === DEFAULT_ENCODERS.avifBitDepth;
 
 /** The economy settings' efforts: never above the operator's own. */
 const ECONOMY_EFFORT = { webp: 2, avif: 2 } as const;
@@ -120,20 +128,23 @@ export function encoderOptions(format: OutputFormat, quality: number | undefined
       // quantisation table 3) 563 KB for 0.78 CPU-s; `fast` (table 3, progressive, optimised
       // Huffman) 1.047x the bytes for 0.20x the CPU; trellis without optimised scans 1.02x for
       // 0.68x; table 3 baseline 1.06x for 0.12x; libjpeg-turbo baseline (sharp's and ipx's
-      // default) 1.12x for 0.13x, progressive 1.10x for 0.24x. mozjpeg saves 2.2 KB per variant
-      // over `fast` for 52 ms more CPU: it pays from the 4th delivery (the cost model's 1 KB =
-      // 6.8 CPU-s is at 1000). `fast` is the economy setting: fewer bytes and less CPU than the
-      // plain progressive it replaced.
-      if (economy || choice.jpeg === 'fast') return { format, options: { quality: q, quantisationTable: 3, progressive: true } };
-      return { format, options: { quality: q, mozjpeg: true } };
+      // default) 1.12x for 0.13x, progressive 1.10x for 0.24x; 4:4:4 chroma 1.15x. Of mozjpeg's
+      // nine tables, 2 (tuned for MS-SSIM) is 0.979x at the same CPU, 5 0.984x, the rest 1.00x
+      // (8) to 1.17x; `fast` with table 5 is 1.021x (with 2: 1.036x). mozjpeg saves about 2 KB
+      // per variant over `fast` for 55 ms more CPU: it pays from the 4th delivery (the cost
+      // model's 1 KB = 6.8 CPU-s is at 1000). `fast` is the economy setting: fewer bytes and less
+      // CPU than the plain progressive it replaced.
+      if (economy || choice.jpeg === 'fast') return { format, options: { quality: q, quantisationTable: 5, progressive: true } };
+      return { format, options: { quality: q, mozjpeg: true, quantisationTable: 2 } };
     case 'webp':
-      // Effort 4 (sharp's and ipx's default). At equal score effort 6 is 0.95x the bytes for 2.4x
-      // the encoder CPU (+0.1 s per 800 px photo for 2 KB saved: worth 13 CPU-s by the cost model
-      // alone), but it is the peak capacity that pays: with effort 6 (and AVIF effort 3) the
-      // benchmark's mix of new variants fell from 18.7 to 3.2 images/s on 2 cores (`limit`, the
-      // same machine, 2026-12-01), a 640 px WebP with alpha took 3.7 s, and the project made WebP
-      // 0.39-0.52x as fast as ipx. Effort 2 is 1.05x the bytes for 0.45x (the economy setting).
-      // smartSubsample costs bytes (1.01x) and 2.2x the CPU: off.
+      // Effort 5. At equal score (12 cases, as above) effort 5 is 0.971x the bytes of effort 4
+      // (sharp's and ipx's default) for 1.11-1.19x the encoder CPU: all of effort 6's saving
+      // (0.970x), which costs 2.3x. With effort 6 (and AVIF effort 3) the benchmark's mix of new
+      // variants fell from 18.7 to 3.2 images/s on 2 cores (`limit`, 2026-12-01) and a 640 px WebP
+      // with alpha took 3.7 s: peak capacity, not the cost model, rules effort 6 out. libwebp's
+      // `photo`/`picture` presets save another 0.9 % on photos only, and would tune screenshots and
+      // drawings for photos: default preset. Effort 2 is 1.04x for 0.45x (the economy setting).
+      // smartSubsample 0.995x for 2.2x and smartDeblock 0.977x for 5.5x: off.
       return { format, options: { quality: q, effort: economy ? Math.min(ECONOMY_EFFORT.webp, choice.webpEffort) : choice.webpEffort } };
     case 'avif':
       // Effort 2. At equal score effort 4 (sharp's and ipx's default) is 0.91x the bytes for 8.2x
@@ -142,11 +153,14 @@ export function encoderOptions(format: OutputFormat, quality: number | undefined
       // model alone effort 4 is cheapest, but AVIF is 70 % of a feed's misses and dominates their
       // CPU, so each step multiplies the cores a peak needs (see the WebP note): effort 2 keeps the
       // project 3-7x faster than ipx on AVIF. 4:2:0 saves nothing at equal score (0.959 vs 0.958 at
-      // effort 3): chroma stays 4:4:4; tune=iq is the default's equal (0.958). Economy (under
-      // pressure) adds 4:2:0: 0.85x the time.
+      // effort 3): chroma stays 4:4:4; tune=iq is sharp 0.35's default (the same bytes), ssim
+      // 1.08x. 10-bit samples at effort 2 are 0.96x the bytes for 1.41x the CPU, the cheaper way
+      // to effort 3's saving (10 bits at effort 3: 0.92x for 2.2x; 12 cases, `--at-score 77
+      // --only avif`, 2026-12-01): smoother gradients cost fewer bits, and every AVIF decoder
+      // reads 10 bits. Economy (under pressure) is 8-bit 4:2:0: 0.85x the time.
       return economy
         ? { format, options: { quality: q, effort: Math.min(ECONOMY_EFFORT.avif, choice.avifEffort), chromaSubsampling: '4:2:0' } }
-        : { format, options: { quality: q, effort: choice.avifEffort } };
+        : { format, options: { quality: q, effort: choice.avifEffort, ...(choice.avifBitDepth !== 8 && { bitdepth: choice.avifBitDepth }) } };
     case 'png':
       // zlib level 6 against 9: 0.65x the time for 1.05x the bytes, both lossless. A palette would
       // be 0.1x the bytes but lossy and 56x slower.

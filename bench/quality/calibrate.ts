@@ -1,37 +1,36 @@
 /**
  * Calibration behind transforms/quality/calibration.ts: for each lossy format at the project's
- * encoder settings, the SSIMULACRA2 score each quality setting reaches on the quality photos
- * (bench/quality/photos.ts) at 800 px, as the median over the photos.
+ * encoder settings, the mean SSIMULACRA2 score each quality setting reaches on the quality photos
+ * (bench/quality/photos.ts) at the feed widths, and at each width on its own (stderr) to show how
+ * the score moves with the output size.
  *
- *   npm run build && node dist/bench/quality/calibrate.js [--width 800] [--step 5]
+ *   npm run build && node dist/bench/quality/calibrate.js [--widths 400,800,1080] [--step 5] [--only avif]
+ *
+ * It prints the curves to paste into calibration.ts, one format per line.
  */
 import { encoderOptions } from '../../transforms/formats.js';
-import { encodeReference, LOSSY_FORMATS, QUALITY_PHOTOS, referencePhoto, scoreAgainst, type EncoderSetting } from './photos.js';
+import { encodeReference, LOSSY_FORMATS, QUALITY_PHOTOS, QUALITY_WIDTHS, referencePhoto, scoreAgainst, type EncoderSetting } from './photos.js';
 
-const arg = (name: string, fallback: number) => {
+const option = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+  return i > 0 ? process.argv[i + 1] : undefined;
 };
-const width = arg('width', 800);
-const step = arg('step', 5);
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+const widths = option('widths')?.split(',').map(Number) ?? QUALITY_WIDTHS;
+const step = Number(option('step') ?? 5);
+const formats = option('only')?.split(',') ?? LOSSY_FORMATS;
+const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
 const photos = [];
-for (const file of QUALITY_PHOTOS) photos.push(await referencePhoto(file, width));
-for (const format of LOSSY_FORMATS) {
-  const rows: string[] = [];
+for (const width of widths) for (const file of QUALITY_PHOTOS) photos.push(await referencePhoto(file, width));
+for (const format of LOSSY_FORMATS.filter((f) => formats.includes(f))) {
+  const points: string[] = [];
   for (let q = 20; q <= 95; q += step) {
-    const scores: number[] = [];
-    for (const photo of photos) {
-      const setting = encoderOptions(format, q) as EncoderSetting;
-      scores.push(await scoreAgainst(photo, await encodeReference(photo, setting)));
-    }
-    rows.push(`[${q}, ${median(scores).toFixed(2)}]`);
-    console.error(format, q, median(scores).toFixed(2), Math.min(...scores).toFixed(2));
+    const setting = encoderOptions(format, q) as EncoderSetting;
+    const scored = await Promise.all(photos.map(async (photo) => ({ width: photo.width, score: await scoreAgainst(photo, await encodeReference(photo, setting)) })));
+    const all = scored.map((s) => s.score);
+    const byWidth = widths.map((w) => `${w} px ${mean(scored.filter((s) => s.width === w).map((s) => s.score)).toFixed(2)}`);
+    console.error(`${format} q${q}: mean ${mean(all).toFixed(2)}, worst ${Math.min(...all).toFixed(2)}; ${byWidth.join(', ')}`);
+    points.push(`[${q}, ${mean(all).toFixed(2)}]`);
   }
-  console.log(`${format}: [${rows.join(', ')}],`);
+  console.log(`  ${format}: [${points.join(', ')}],`);
 }

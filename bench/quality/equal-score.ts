@@ -10,7 +10,7 @@
  * sharp.concurrency(1): on a shared machine it is steadier than wall time, but still indicative.
  */
 import { writeFileSync } from 'node:fs';
-import sharp, { type JpegOptions } from 'sharp';
+import sharp, { type AvifOptions, type JpegOptions, type WebpOptions } from 'sharp';
 import { calibratedQuality } from '../../transforms/quality/calibration.js';
 import { CPU_SECONDS_PER_BYTE, variantCost } from './cost-model.js';
 import { QUALITY_PHOTOS, referencePhoto, scoreAgainst, type EncoderSetting, type LossyFormat, type ReferencePhoto } from './photos.js';
@@ -19,29 +19,40 @@ interface Candidate {
   readonly label: string;
   readonly format: LossyFormat;
   readonly options: (quality: number) => EncoderSetting;
-  /** The setting transforms/formats.ts used when this was written (the baseline of the ratios). */
+  /** The setting transforms/formats.ts uses (the baseline of the ratios). */
   readonly current?: boolean;
 }
 
-const avif = (effort: number, chroma: '4:4:4' | '4:2:0', tune?: 'iq' | 'ssim' | 'psnr') => (quality: number): EncoderSetting => ({
+const avif = (effort: number, chroma: '4:4:4' | '4:2:0', extra: AvifOptions = {}) => (quality: number): EncoderSetting => ({
   format: 'avif',
-  options: { quality, effort, chromaSubsampling: chroma, ...(tune && { tune }) },
+  options: { quality, effort, chromaSubsampling: chroma, ...extra },
 });
+
+const webp = (options: WebpOptions) => (quality: number): EncoderSetting => ({ format: 'webp', options: { quality, ...options } });
 
 const jpeg = (options: JpegOptions) => (quality: number): EncoderSetting => ({ format: 'jpeg', options: { quality, ...options } });
 
 const CANDIDATES: readonly Candidate[] = [
-  { label: 'effort 2, 4:4:4', format: 'avif', options: avif(2, '4:4:4'), current: true },
+  { label: 'effort 2, 4:4:4', format: 'avif', options: avif(2, '4:4:4') },
   { label: 'effort 3, 4:4:4', format: 'avif', options: avif(3, '4:4:4') },
   { label: 'effort 4, 4:4:4 (sharp default)', format: 'avif', options: avif(4, '4:4:4') },
   { label: 'effort 3, 4:2:0', format: 'avif', options: avif(3, '4:2:0') },
   { label: 'effort 4, 4:2:0', format: 'avif', options: avif(4, '4:2:0') },
-  { label: 'effort 3, 4:4:4, tune iq', format: 'avif', options: avif(3, '4:4:4', 'iq') },
-  { label: 'effort 4 (sharp default)', format: 'webp', options: (quality) => ({ format: 'webp', options: { quality, effort: 4 } }), current: true },
-  { label: 'effort 2', format: 'webp', options: (quality) => ({ format: 'webp', options: { quality, effort: 2 } }) },
-  { label: 'effort 6', format: 'webp', options: (quality) => ({ format: 'webp', options: { quality, effort: 6 } }) },
-  { label: 'effort 4, smartSubsample', format: 'webp', options: (quality) => ({ format: 'webp', options: { quality, effort: 4, smartSubsample: true } }) },
-  { label: 'mozjpeg', format: 'jpeg', options: (quality) => ({ format: 'jpeg', options: { quality, mozjpeg: true } }), current: true },
+  // sharp 0.35's default tune is already iq (the same bytes as no tune); ssim and psnr spend more.
+  { label: 'effort 2, 4:4:4, tune ssim', format: 'avif', options: avif(2, '4:4:4', { tune: 'ssim' }) },
+  { label: 'effort 2, 4:4:4, 10 bit', format: 'avif', options: avif(2, '4:4:4', { bitdepth: 10 }), current: true },
+  { label: 'effort 3, 4:4:4, 10 bit', format: 'avif', options: avif(3, '4:4:4', { bitdepth: 10 }) },
+  { label: 'effort 4 (sharp default)', format: 'webp', options: webp({ effort: 4 }) },
+  { label: 'effort 2', format: 'webp', options: webp({ effort: 2 }) },
+  { label: 'effort 6', format: 'webp', options: webp({ effort: 6 }) },
+  { label: 'effort 4, smartSubsample', format: 'webp', options: webp({ effort: 4, smartSubsample: true }) },
+  { label: 'effort 5', format: 'webp', options: webp({ effort: 5 }), current: true },
+  { label: 'effort 4, preset photo', format: 'webp', options: webp({ effort: 4, preset: 'photo' }) },
+  { label: 'effort 4, preset picture', format: 'webp', options: webp({ effort: 4, preset: 'picture' }) },
+  { label: 'effort 4, smartDeblock', format: 'webp', options: webp({ effort: 4, smartDeblock: true }) },
+  { label: 'effort 5, preset photo', format: 'webp', options: webp({ effort: 5, preset: 'photo' }) },
+  { label: 'effort 5, preset picture', format: 'webp', options: webp({ effort: 5, preset: 'picture' }) },
+  { label: 'mozjpeg', format: 'jpeg', options: jpeg({ mozjpeg: true }) },
   { label: 'libjpeg-turbo baseline (sharp default)', format: 'jpeg', options: (quality) => ({ format: 'jpeg', options: { quality } }) },
   { label: 'libjpeg-turbo progressive', format: 'jpeg', options: (quality) => ({ format: 'jpeg', options: { quality, progressive: true } }) },
   // mozjpeg's parts one at a time (mozjpeg: true is all of them plus optimised scans).
@@ -53,6 +64,18 @@ const CANDIDATES: readonly Candidate[] = [
     format: 'jpeg',
     options: jpeg({ quantisationTable: 3, trellisQuantisation: true, overshootDeringing: true, progressive: true }),
   },
+  { label: 'mozjpeg, 4:4:4', format: 'jpeg', options: jpeg({ mozjpeg: true, chromaSubsampling: '4:4:4' }) },
+  ...[0, 1, 2, 4, 5, 6, 7, 8].map((table): Candidate => ({
+    label: `mozjpeg, quant table ${table}`,
+    format: 'jpeg',
+    options: jpeg({ mozjpeg: true, quantisationTable: table }),
+    ...(table === 2 && { current: true }),
+  })),
+  ...[2, 5].map((table): Candidate => ({
+    label: `fast, quant table ${table}`,
+    format: 'jpeg',
+    options: jpeg({ quantisationTable: table, progressive: true }),
+  })),
 ];
 
 interface Sample {
@@ -111,9 +134,12 @@ export async function runEqualScore(
   photoCount: number,
   jsonPath?: string,
   formats: readonly LossyFormat[] = ['avif', 'webp', 'jpeg'],
+  labelsContaining?: readonly string[],
 ): Promise<EqualScoreRow[]> {
   const photos = QUALITY_PHOTOS.slice(0, photoCount);
-  const candidates = CANDIDATES.filter((c) => formats.includes(c.format));
+  // The current setting always runs: it is what the ratios are against.
+  const chosen = (c: Candidate) => c.current === true || !labelsContaining || labelsContaining.some((part) => c.label.includes(part));
+  const candidates = CANDIDATES.filter((c) => formats.includes(c.format) && chosen(c));
   sharp.concurrency(1);
   sharp.cache(false);
   const totals = candidates.map(() => ({ bytes: 0, cpuSeconds: 0, byWidth: {} as Record<string, { bytes: number; cpuSeconds: number }> }));

@@ -1,25 +1,34 @@
 /**
  * The quality each lossy format needs to meet a quality target when nothing is known about the
- * image: the median SSIMULACRA2 score each quality setting reaches on the quality photos
- * (bench/quality/photos.ts: nine corpus photos, upright, 800 px wide, scored against the lossless
- * resize). Measured with `node dist/bench/quality/calibrate.js` (sharp 0.35.5) at the settings
- * before the equal-score choice (AVIF effort 2, WebP effort 4; JPEG unchanged): the efforts now
- * used change bytes far more than scores, but re-measure when an encoder setting changes.
- * Autoquality (origin/load/autoquality.ts) replaces this guess with the image's own answer.
+ * image: the mean SSIMULACRA2 score each quality setting reaches on the quality photos
+ * (bench/quality/photos.ts: nine corpus photos, upright, scored against the lossless resize) at
+ * the feed widths 400, 800 and 1080 px, 27 cases. Measured with `node
+ * dist/bench/quality/calibrate.js` (sharp 0.35.5, 2026-12-01) at the encoder settings of
+ * transforms/formats.ts (AVIF effort 2 at 10 bits, WebP effort 5, mozjpeg with table 2).
+ *
+ * The mean, because the bytes a CDN sends (and the bytes scenario's targets) are totals. One
+ * curve for every width, although smaller outputs score higher at the same quality (WebP q80:
+ * 80.3 at 200 px, 78.8 at 400, 76.5 at 1080): a quality per width evens the scores out, which
+ * cost 4 % more WebP bytes at the same mean score in the bytes scenario
+ * (bench/results/2026-12-01-vm-bytes-calibrated.json), the way autoquality does per image.
+ *
+ * Re-measure when an encoder setting changes, and bump KEY_VERSION with it: the same variant key
+ * would otherwise name other bytes. Autoquality (origin/load/autoquality.ts) replaces this guess
+ * with the image's own answer.
  */
 import type { LossyFormat } from '../formats.js';
 
-/** [quality, median score] in rising quality. */
+/** [quality, mean score] in rising quality. */
 type Curve = readonly (readonly [number, number])[];
 
 // prettier-ignore
 export const CALIBRATION: Readonly<Record<LossyFormat, Curve>> = {
-  webp: [[20, 48.92], [25, 53.72], [30, 56.87], [35, 59.49], [40, 61.04], [45, 62.94], [50, 65.44], [55, 67.29], [60, 68.36], [65, 70.04], [70, 72.49], [75, 74.06], [80, 77.25], [85, 80.64], [90, 83.66], [95, 88.09]],
-  avif: [[20, 42.34], [25, 47.13], [30, 54.62], [35, 61.24], [40, 66.68], [45, 71.79], [50, 75.48], [55, 78.80], [60, 81.06], [65, 82.20], [70, 84.18], [75, 85.53], [80, 87.03], [85, 88.00], [90, 90.53], [95, 93.30]],
-  jpeg: [[20, 34.36], [25, 42.23], [30, 48.62], [35, 53.67], [40, 57.89], [45, 60.66], [50, 63.32], [55, 66.05], [60, 67.31], [65, 70.16], [70, 72.14], [75, 74.84], [80, 77.79], [85, 80.42], [90, 83.76], [95, 87.69]],
+  webp: [[20, 48.69], [25, 52.28], [30, 55.80], [35, 58.75], [40, 61.34], [45, 63.74], [50, 65.57], [55, 67.26], [60, 68.89], [65, 70.53], [70, 71.89], [75, 73.32], [80, 77.48], [85, 81.07], [90, 84.84], [95, 88.14]],
+  avif: [[20, 36.79], [25, 42.19], [30, 50.33], [35, 57.02], [40, 62.88], [45, 69.01], [50, 73.34], [55, 76.60], [60, 80.19], [65, 82.15], [70, 85.09], [75, 86.99], [80, 89.00], [85, 90.56], [90, 93.32], [95, 95.68]],
+  jpeg: [[20, 37.59], [25, 46.22], [30, 51.82], [35, 56.41], [40, 59.54], [45, 62.58], [50, 64.95], [55, 67.04], [60, 69.07], [65, 71.59], [70, 73.57], [75, 75.79], [80, 78.64], [85, 81.49], [90, 85.14], [95, 89.39]],
 };
 
-/** The smallest whole quality whose (interpolated) median score reaches `target`, within the measured range. */
+/** The smallest whole quality whose (interpolated) mean score reaches `target`, within the measured range. */
 export function calibratedQuality(format: LossyFormat, target: number): number {
   const curve = CALIBRATION[format];
   let best = -Infinity;

@@ -8,7 +8,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
-import { buildS3Request, encodeS3Key, EMPTY_PAYLOAD_SHA256, type S3Target } from '../origin/sources/s3-request.js';
+import { encodeS3Key } from '../origin/sources/s3-key.js';
+import { buildS3Request, EMPTY_PAYLOAD_SHA256, type S3Target } from '../origin/sources/s3-request.js';
 
 // --- AWS's published example -------------------------------------------------------------------
 const EXAMPLE = {

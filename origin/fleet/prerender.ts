@@ -23,7 +23,7 @@ import type { Variants } from '../load/variants.js';
 import type { WorkQueue } from '../load/work-queue.js';
 import type { Metrics } from '../metrics.js';
 import type { RequestDeps } from '../request/read-request.js';
-import { encodeS3Key } from '../sources/s3-request.js';
+import { encodeS3Key } from '../sources/s3-key.js';
 import type { SourceKey } from '../sources/source.js';
 import type { ResultTier } from '../store/result-tier.js';
 

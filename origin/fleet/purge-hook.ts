@@ -5,19 +5,21 @@
  * `{"action": "purge"|"block", "keys": [...]}`. Calls run in the background with a timeout;
  * failures are logged, never fail the admin request (the takedown itself already happened).
  */
-import { request } from 'undici';
-import { encodeS3Key } from '../sources/s3-request.js';
+import { encodeS3Key } from '../sources/s3-key.js';
 
 const TIMEOUT_MS = 10_000;
 
 export function createPurgeHook(template: string, warn: (fields: Record<string, unknown>, message: string) => void) {
   async function call(url: string, body: string): Promise<void> {
     try {
-      const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
-      await res.body.dump();
-      if (res.statusCode >= 300) warn({ url, status: res.statusCode }, 'purge webhook answered an error');
+      // Node's own fetch: loaded with the first call, so a process that never purges never loads it.
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
+      await res.body?.cancel();
+      if (res.status >= 300) warn({ url, status: res.status }, 'purge webhook answered an error');
     } catch (error) {
-      warn({ url, error: error instanceof Error ? error.message : String(error) }, 'purge webhook failed');
+      // fetch says only "fetch failed"; the reason (refused, timed out, DNS) is its cause.
+      const reason = error instanceof Error ? (error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message) : String(error);
+      warn({ url, error: reason }, 'purge webhook failed');
     }
   }
   return (action: 'purge' | 'block', keys: readonly string[]): void => {

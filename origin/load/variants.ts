@@ -81,7 +81,8 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
     (v) => v.data.byteLength,
   );
   const productions = createSharedWork<Variant>(() => metrics.coalesced.inc({ stage: 'variant' }));
-  const recentKeys = new LRUCache<VariantKey, true>({ max: RECENT_VARIANT_KEYS });
+  // Counted by maxSize, not max: lru-cache preallocates arrays for `max` entries, 10 ms of start-up here.
+  const recentKeys = new LRUCache<VariantKey, true>({ maxSize: RECENT_VARIANT_KEYS, sizeCalculation: () => 1 });
   const degrading = createDegradePolicy({ concurrency: queue.concurrency });
   const decodes = createDecodes(cache.decodesBytes, metrics);
   const costOf = (job: Job & { kind: 'image' }) => {

@@ -8,6 +8,7 @@
  */
 import { isIP } from 'node:net';
 import aws4 from 'aws4';
+import { encodeS3Key, encodeS3Segment } from './s3-key.js';
 import type { SourceConfig } from '../config.js';
 
 export type S3Target = Pick<
@@ -40,16 +41,6 @@ export interface S3Request {
 
 /** SHA-256 of the empty payload: GET and HEAD carry none. */
 export const EMPTY_PAYLOAD_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
-/** S3's URI encoding of one path segment: RFC 3986 unreserved characters stay, all else is %XX (UTF-8). */
-export function encodeS3Segment(segment: string): string {
-  return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-/** `/`-separated object key → encoded path with `/` kept. */
-export function encodeS3Key(key: string): string {
-  return key.split('/').map(encodeS3Segment).join('/');
-}
 
 /** `20130524T000000Z`, the x-amz-date format. */
 export function amzDate(now: Date): string {

@@ -2,10 +2,11 @@
  * The result store in an S3-compatible bucket (AWS S3, OSS, MinIO, R2): GetObject, PutObject,
  * DeleteObject and ListObjectsV2, signed by the source's own `buildS3Request` (aws4), over one
  * keep-alive undici Agent of its own, so a slow result store never holds the source's connections.
+ * undici and aws4 are loaded with the first request (`s3-store-client.ts`), not at start-up.
  */
 import { createHash } from 'node:crypto';
-import { Agent, type Dispatcher } from 'undici';
-import { buildS3Request, type S3Method } from '../sources/s3-request.js';
+import type { Agent, Dispatcher } from 'undici';
+import type { buildS3Request, S3Method } from '../sources/s3-request.js';
 import type { S3StoreTarget } from './store-config.js';
 import { ObjectStoreError, type ObjectStore, type StoredObject } from './object-store.js';
 
@@ -27,7 +28,8 @@ function header(headers: Dispatcher.ResponseData['headers'], name: string): stri
 }
 
 export function createS3ObjectStore(target: S3StoreTarget): ObjectStore {
-  const agent = new Agent({ connections: 32 });
+  let client: Promise<{ agent: Agent; sign: typeof buildS3Request }> | undefined;
+  const connect = () => (client ??= import('./s3-store-client.js').then((m) => ({ agent: m.storeAgent(), sign: m.buildS3Request })));
   const description = `s3://${target.bucket}/${target.prefix}`;
 
   async function send(
@@ -36,8 +38,9 @@ export function createS3ObjectStore(target: S3StoreTarget): ObjectStore {
     signal: AbortSignal,
     extras: { body?: Buffer; headers?: Record<string, string>; query?: Record<string, string> } = {},
   ): Promise<Dispatcher.ResponseData> {
+    const { agent, sign } = await connect();
     const payloadSha256 = extras.body && createHash('sha256').update(extras.body).digest('hex');
-    const req = buildS3Request(target, method, name, {
+    const req = sign(target, method, name, {
       now: new Date(),
       ...(payloadSha256 !== undefined && { payloadSha256 }),
       ...(extras.headers && { headers: extras.headers }),
@@ -94,6 +97,8 @@ export function createS3ObjectStore(target: S3StoreTarget): ObjectStore {
       if (res.statusCode !== 204 && res.statusCode !== 200 && res.statusCode !== 404) return fail(res, 'DELETE');
       await res.body.dump();
     },
-    close: () => agent.close(),
+    close: async () => {
+      if (client) await (await client).agent.close();
+    },
   };
 }

@@ -17,10 +17,10 @@ export interface OriginProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startOriginProcess(name: string, env: Record<string, string>): Promise<OriginProcess> {
+export async function startOriginProcess(name: string, env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<OriginProcess> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ORIGIN_|S3_|AWS_|RESULT_)/.test(k)));
-  const child = startChild(name, process.execPath, [path.join('dist', 'origin', 'main.js')], {
+  const child = startChild(name, process.execPath, [...nodeArgs, path.join('dist', 'origin', 'main.js')], {
     cwd: PROJECT_ROOT,
     env: { ...inherited, HOST: '127.0.0.1', PORT: String(port), ORIGIN_METRICS_PORT: String(metricsPort), LOG_LEVEL: 'warn', ...env },
   });

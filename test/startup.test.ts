@@ -1,0 +1,59 @@
+/**
+ * Start-up loads only what the configuration uses (README "Start-up and hit-path figures"): the
+ * shipped bundle on the folder source serves an image without loading undici or aws4, which only
+ * network sources, the S3 result store and the purge hook need. Checked on the bundle itself: the
+ * chunks the process loaded are read for the modules esbuild put in them.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { PROJECT_ROOT } from '../support/paths.js';
+import { freePort } from './helpers/child-processes.js';
+import { rawGet } from './helpers/origin.js';
+import { startOriginProcess } from './helpers/origin-process.js';
+
+const NETWORK_ONLY = ['undici', 'aws4'];
+const RECORDER = path.join(PROJECT_ROOT, 'dist', 'test', 'helpers', 'record-loads.js');
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'origin-startup-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The npm packages inside the project's own modules the origin loaded until it served `image`. */
+async function packagesLoaded(name: string, env: Record<string, string>, image?: string): Promise<Set<string>> {
+  const record = path.join(dir, `${name}.txt`);
+  const origin = await startOriginProcess(name, { ...env, RECORD_LOADS_TO: record }, ['--import', RECORDER]);
+  try {
+    if (image) assert.equal((await rawGet(origin.url, image, { accept: 'image/webp' })).status, 200);
+  } finally {
+    await origin.stop();
+  }
+  const packages = new Set<string>();
+  const PACKAGE = /node_modules\/((?:@[^/]+\/)?[^/]+)\//;
+  for (const url of (await readFile(record, 'utf8')).split('\n').filter((u) => u.startsWith('file:'))) {
+    const direct = PACKAGE.exec(url)?.[1];
+    if (direct) packages.add(direct);
+    // esbuild heads each bundled module with its path (`// node_modules/undici/index.js`).
+    else if (url.includes('/dist/')) for (const m of (await readFile(fileURLToPath(url), 'utf8')).matchAll(new RegExp(`^// ${PACKAGE.source}`, 'gm'))) packages.add(m[1]!);
+  }
+  return packages;
+}
+
+test('the folder source serves its first image without loading undici or aws4', async () => {
+  const loaded = await packagesLoaded('fs-source', {}, '/evening-glow.jpg?w=64');
+  assert.ok(loaded.has('fastify'), `the recorder sees the bundle's packages: ${[...loaded].join(', ')}`);
+  for (const name of NETWORK_ONLY) assert.equal(loaded.has(name), false, `${name} loaded for a folder source`);
+});
+
+test('an S3 source does load them (the check above can fail)', async () => {
+  const env = { ORIGIN_SOURCE: 's3://photos', S3_ENDPOINT: `http://127.0.0.1:${await freePort()}`, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test-secret' };
+  const loaded = await packagesLoaded('s3-source', env);
+  for (const name of NETWORK_ONLY) assert.ok(loaded.has(name), `${name} not loaded for an S3 source`);
+});

@@ -1,7 +1,8 @@
 /**
- * The operator's encoder settings (ORIGIN_JPEG_ENCODER, ORIGIN_WEBP_EFFORT, ORIGIN_AVIF_EFFORT):
- * validated at start-up, written into variant keys only when not the defaults (so the defaults
- * keep their keys), and used by the encoder, with economy never costlier than the choice.
+ * The operator's encoder settings (ORIGIN_JPEG_ENCODER, ORIGIN_WEBP_EFFORT, ORIGIN_AVIF_EFFORT,
+ * ORIGIN_AVIF_BIT_DEPTH): validated at start-up, written into variant keys only when not the
+ * defaults (so the defaults keep their keys), and used by the encoder, with economy never costlier
+ * than the choice.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -23,8 +24,8 @@ const limitsWith = (encoders: EncoderChoice): TransformLimits => ({ ...DEFAULT_L
 describe('encoder settings', () => {
   test('are read from the environment and refused out of range, naming the variable', () => {
     assert.deepEqual(loadConfig({}, '/srv').limits.encoders, DEFAULT_ENCODERS);
-    const config = loadConfig({ ORIGIN_JPEG_ENCODER: 'fast', ORIGIN_WEBP_EFFORT: '6', ORIGIN_AVIF_EFFORT: '4', ORIGIN_AVIF_BIT_DEPTH: '8' }, '/srv');
-    assert.deepEqual(config.limits.encoders, { jpeg: 'fast', webpEffort: 6, avifEffort: 4, avifBitDepth: 8 });
+    const config = loadConfig({ ORIGIN_JPEG_ENCODER: 'fast', ORIGIN_WEBP_EFFORT: '6', ORIGIN_AVIF_EFFORT: '4', ORIGIN_AVIF_BIT_DEPTH: '10' }, '/srv');
+    assert.deepEqual(config.limits.encoders, { jpeg: 'fast', webpEffort: 6, avifEffort: 4, avifBitDepth: 10 });
     const refused = [['ORIGIN_JPEG_ENCODER', 'turbo'], ['ORIGIN_WEBP_EFFORT', '7'], ['ORIGIN_AVIF_EFFORT', '10'], ['ORIGIN_AVIF_BIT_DEPTH', '12']] as const;
     for (const [name, value] of refused) {
       assert.throws(() => loadConfig({ [name]: value }, '/srv'), (error: unknown) => error instanceof ConfigError && error.problems.some((p) => p.startsWith(name)));
@@ -43,8 +44,9 @@ describe('encoder settings', () => {
     assert.deepEqual(encoderOptions('jpeg', 80, true).options, { quality: 80, quantisationTable: 5, progressive: true });
     assert.deepEqual(encoderOptions('webp', 80, false, { ...DEFAULT_ENCODERS, webpEffort: 6 }).options, { quality: 80, effort: 6 });
     assert.deepEqual(encoderOptions('webp', 80, true, { ...DEFAULT_ENCODERS, webpEffort: 1 }).options, { quality: 80, effort: 1 });
-    assert.deepEqual(encoderOptions('avif', 50).options, { quality: 50, effort: 2, bitdepth: 10 });
-    assert.deepEqual(encoderOptions('avif', 50, false, { ...DEFAULT_ENCODERS, avifEffort: 4, avifBitDepth: 8 }).options, { quality: 50, effort: 4 });
+    assert.deepEqual(encoderOptions('avif', 50).options, { quality: 50, effort: 2 });
+    assert.deepEqual(encoderOptions('avif', 50, false, { ...DEFAULT_ENCODERS, avifEffort: 4, avifBitDepth: 10 }).options, { quality: 50, effort: 4, bitdepth: 10 });
+    assert.deepEqual(encoderOptions('avif', 50, true, { ...DEFAULT_ENCODERS, avifBitDepth: 10 }).options, { quality: 50, effort: 2, chromaSubsampling: '4:2:0' });
     assert.deepEqual(encoderOptions('avif', 50, true, { ...DEFAULT_ENCODERS, avifEffort: 4 }).options, { quality: 50, effort: 2, chromaSubsampling: '4:2:0' });
     assert.deepEqual(encoderOptions('avif', 50, true, CHEAP).options, { quality: 50, effort: 0, chromaSubsampling: '4:2:0' });
   });

@@ -432,10 +432,10 @@ describe('planTransform: finishing pass', () => {
 });
 
 describe('planTransform: quality', () => {
-  test('defaults: the calibrated quality for the target (77: JPEG 78, WebP 80, AVIF 56); none for PNG and GIF', () => {
+  test('defaults: the calibrated quality for the target (77: JPEG 78, WebP 80, AVIF 57); none for PNG and GIF', () => {
     assert.equal(plan('', PHOTO, 'legacy').output.quality, 78);
     assert.equal(plan('', PHOTO, 'webp').output.quality, 80);
-    assert.equal(plan('', PHOTO, 'avif').output.quality, 56);
+    assert.equal(plan('', PHOTO, 'avif').output.quality, 57);
     assert.equal(plan('', PHOTO, 'avif').output.target, 77, 'the pipeline may ask the image instead');
     assert.equal('target' in plan('fm=avif&q=40').output, false);
     assert.equal('quality' in plan('', TRANSPARENT_PNG, 'legacy').output, false);
@@ -455,12 +455,12 @@ describe('planTransform: quality', () => {
     assert.equal(plan(negotiated('webp', { qt: qualities })).output.quality, 70);
     assert.equal(plan(negotiated('legacy', { qt: qualities })).output.quality, 85);
     assert.equal(plan(negotiated('avif', { qt: qualities }, 'anim=1'), ANIMATED_GIF).output.quality, 70, 'animated AVIF request → WebP');
-    assert.equal(plan(negotiated('avif', { qt: { jpeg: 85 } })).output.quality, 56, 'formats absent from the table meet the target');
+    assert.equal(plan(negotiated('avif', { qt: { jpeg: 85 } })).output.quality, 57, 'formats absent from the table meet the target');
     assert.equal('target' in plan(negotiated('avif', { qt: qualities })).output, false, 'a fixed quality is not measured');
   });
 
   test('Save-Data lowers the quality to 70%', () => {
-    assert.equal(plan(negotiated('avif', { sd: true })).output.quality, 39);
+    assert.equal(plan(negotiated('avif', { sd: true })).output.quality, 40);
     assert.equal(plan(negotiated('webp', { sd: true })).output.quality, 56);
     assert.equal(plan(negotiated('avif', { sd: true, qt: { avif: 40 } })).output.quality, 28);
     assert.equal(plan(negotiated('legacy', { sd: true }, 'q=90')).output.quality, 63);

@@ -97,14 +97,14 @@ export interface EncoderChoice {
   readonly avifBitDepth: AvifBitDepth;
 }
 
-/** AVIF's sample depth: 10 bits carry the same picture in fewer bytes (see `encoderOptions`). */
+/** AVIF's sample depth: 10 bits carry the same picture in fewer bytes, for more CPU and memory (see `encoderOptions`). */
 export type AvifBitDepth = 8 | 10;
 
 /** `mozjpeg`: trellis quantisation and optimised progressive scans; `fast`: libjpeg-turbo with one of mozjpeg's quantisation tables, progressive. */
 export type JpegEncoder = 'mozjpeg' | 'fast';
 export const JPEG_ENCODERS: readonly JpegEncoder[] = ['mozjpeg', 'fast'];
 
-export const DEFAULT_ENCODERS: EncoderChoice = { jpeg: 'mozjpeg', webpEffort: 5, avifEffort: 2, avifBitDepth: 10 };
+export const DEFAULT_ENCODERS: EncoderChoice = { jpeg: 'mozjpeg', webpEffort: 5, avifEffort: 2, avifBitDepth: 8 };
 
 export const isDefaultEncoders = (choice: EncoderChoice) =>
   choice.jpeg === DEFAULT_ENCODERS.jpeg &&
@@ -154,10 +154,11 @@ export function encoderOptions(format: OutputFormat, quality: number | undefined
       // CPU, so each step multiplies the cores a peak needs (see the WebP note): effort 2 keeps the
       // project 3-7x faster than ipx on AVIF. 4:2:0 saves nothing at equal score (0.959 vs 0.958 at
       // effort 3): chroma stays 4:4:4; tune=iq is sharp 0.35's default (the same bytes), ssim
-      // 1.08x. 10-bit samples at effort 2 are 0.96x the bytes for 1.41x the CPU, the cheaper way
-      // to effort 3's saving (10 bits at effort 3: 0.92x for 2.2x; 12 cases, `--at-score 77
-      // --only avif`, 2026-12-01): smoother gradients cost fewer bits, and every AVIF decoder
-      // reads 10 bits. Economy (under pressure) is 8-bit 4:2:0: 0.85x the time.
+      // 1.08x. 10-bit samples (ORIGIN_AVIF_BIT_DEPTH=10) at effort 2 are 0.96x the bytes for 1.41x
+      // the CPU at 400-1080 px (10 bits at effort 3: 0.92x for 2.2x; 12 cases, `--at-score 77
+      // --only avif`, 2026-12-01), but 1.6-1.7x the CPU and 40-70 MB more peak memory per 2048 px
+      // encode, and in the benchmark raw sharp's peak RSS rose from 323-377 to 505 MB: a step of
+      // effort in all but name, held back for the same reason. Economy is 8-bit 4:2:0: 0.85x the time.
       return economy
         ? { format, options: { quality: q, effort: Math.min(ECONOMY_EFFORT.avif, choice.avifEffort), chromaSubsampling: '4:2:0' } }
         : { format, options: { quality: q, effort: choice.avifEffort, ...(choice.avifBitDepth !== 8 && { bitdepth: choice.avifBitDepth }) } };

@@ -33,14 +33,14 @@ const webp = (options: WebpOptions) => (quality: number): EncoderSetting => ({ f
 const jpeg = (options: JpegOptions) => (quality: number): EncoderSetting => ({ format: 'jpeg', options: { quality, ...options } });
 
 const CANDIDATES: readonly Candidate[] = [
-  { label: 'effort 2, 4:4:4', format: 'avif', options: avif(2, '4:4:4') },
+  { label: 'effort 2, 4:4:4', format: 'avif', options: avif(2, '4:4:4'), current: true },
   { label: 'effort 3, 4:4:4', format: 'avif', options: avif(3, '4:4:4') },
   { label: 'effort 4, 4:4:4 (sharp default)', format: 'avif', options: avif(4, '4:4:4') },
   { label: 'effort 3, 4:2:0', format: 'avif', options: avif(3, '4:2:0') },
   { label: 'effort 4, 4:2:0', format: 'avif', options: avif(4, '4:2:0') },
   // sharp 0.35's default tune is already iq (the same bytes as no tune); ssim and psnr spend more.
   { label: 'effort 2, 4:4:4, tune ssim', format: 'avif', options: avif(2, '4:4:4', { tune: 'ssim' }) },
-  { label: 'effort 2, 4:4:4, 10 bit', format: 'avif', options: avif(2, '4:4:4', { bitdepth: 10 }), current: true },
+  { label: 'effort 2, 4:4:4, 10 bit', format: 'avif', options: avif(2, '4:4:4', { bitdepth: 10 }) },
   { label: 'effort 3, 4:4:4, 10 bit', format: 'avif', options: avif(3, '4:4:4', { bitdepth: 10 }) },
   { label: 'effort 4 (sharp default)', format: 'webp', options: webp({ effort: 4 }) },
   { label: 'effort 2', format: 'webp', options: webp({ effort: 2 }) },

@@ -4,7 +4,7 @@
  * (bench/quality/photos.ts: nine corpus photos, upright, scored against the lossless resize) at
  * the feed widths 400, 800 and 1080 px, 27 cases. Measured with `node
  * dist/bench/quality/calibrate.js` (sharp 0.35.5, 2026-12-01) at the encoder settings of
- * transforms/formats.ts (AVIF effort 2 at 10 bits, WebP effort 5, mozjpeg with table 2).
+ * transforms/formats.ts (AVIF effort 2 at 8 bits, WebP effort 5, mozjpeg with table 2).
  *
  * The mean, because the bytes a CDN sends (and the bytes scenario's targets) are totals. One
  * curve for every width, although smaller outputs score higher at the same quality (WebP q80:
@@ -24,7 +24,7 @@ type Curve = readonly (readonly [number, number])[];
 // prettier-ignore
 export const CALIBRATION: Readonly<Record<LossyFormat, Curve>> = {
   webp: [[20, 48.69], [25, 52.28], [30, 55.80], [35, 58.75], [40, 61.34], [45, 63.74], [50, 65.57], [55, 67.26], [60, 68.89], [65, 70.53], [70, 71.89], [75, 73.32], [80, 77.48], [85, 81.07], [90, 84.84], [95, 88.14]],
-  avif: [[20, 36.79], [25, 42.19], [30, 50.33], [35, 57.02], [40, 62.88], [45, 69.01], [50, 73.34], [55, 76.60], [60, 80.19], [65, 82.15], [70, 85.09], [75, 86.99], [80, 89.00], [85, 90.56], [90, 93.32], [95, 95.68]],
+  avif: [[20, 38.14], [25, 43.52], [30, 51.03], [35, 57.47], [40, 62.88], [45, 68.48], [50, 72.62], [55, 76.01], [60, 79.20], [65, 81.04], [70, 83.88], [75, 85.51], [80, 87.23], [85, 88.50], [90, 91.02], [95, 93.44]],
   jpeg: [[20, 37.59], [25, 46.22], [30, 51.82], [35, 56.41], [40, 59.54], [45, 62.58], [50, 64.95], [55, 67.04], [60, 69.07], [65, 71.59], [70, 73.57], [75, 75.79], [80, 78.64], [85, 81.49], [90, 85.14], [95, 89.39]],
 };
 

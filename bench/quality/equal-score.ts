@@ -53,8 +53,8 @@ const CANDIDATES: readonly Candidate[] = [
   { label: 'effort 5, preset photo', format: 'webp', options: webp({ effort: 5, preset: 'photo' }) },
   { label: 'effort 5, preset picture', format: 'webp', options: webp({ effort: 5, preset: 'picture' }) },
   { label: 'mozjpeg', format: 'jpeg', options: jpeg({ mozjpeg: true }) },
-  { label: 'libjpeg-turbo baseline (sharp default)', format: 'jpeg', options: (quality) => ({ format: 'jpeg', options: { quality } }) },
-  { label: 'libjpeg-turbo progressive', format: 'jpeg', options: (quality) => ({ format: 'jpeg', options: { quality, progressive: true } }) },
+  { label: 'libjpeg-turbo baseline (sharp default)', format: 'jpeg', options: jpeg({}) },
+  { label: 'libjpeg-turbo progressive', format: 'jpeg', options: jpeg({ progressive: true }) },
   // mozjpeg's parts one at a time (mozjpeg: true is all of them plus optimised scans).
   { label: 'quant table 3', format: 'jpeg', options: jpeg({ quantisationTable: 3 }) },
   { label: 'quant table 3, progressive', format: 'jpeg', options: jpeg({ quantisationTable: 3, progressive: true }) },

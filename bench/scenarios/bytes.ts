@@ -14,8 +14,9 @@
  *  - the spread of the project's mean score across formats.
  *
  * ipx does not apply EXIF orientation: for a rotated source it is asked for the stored height
- * that becomes the requested width, and its output is turned upright before scoring (its bytes
- * are what it sends).
+ * that becomes the requested width, and its WebP and JPEG output (sent sideways) is turned upright
+ * before scoring; its AVIF carries the turn as an `irot` box, which the decoder applies. Its bytes
+ * are what it sends.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -97,8 +98,7 @@ export async function runBytes(ctx: ScenarioContext, round: number): Promise<Run
           await writeFile(path.join(dir, id), photo.source);
           lookup = autoQualityLookup(createAutoQualityRecord(file), photo.source, config.quality, limits);
         }
-        const { autoOrient, orientation = 1 } = await sharp(photo.source).metadata();
-        void autoOrient;
+        const { orientation = 1 } = await sharp(photo.source).metadata();
         const angle = orientationAngle[orientation];
         if (angle === undefined) throw new Error(`${file}: orientation ${orientation} not handled by the ipx comparison`);
         labels.push(`${file}@${width}`);
@@ -113,7 +113,7 @@ export async function runBytes(ctx: ScenarioContext, round: number): Promise<Run
           const ipxAsk = async (q?: number) => {
             const side = angle === 90 || angle === 270 ? { h: String(photo.pixels.width) } : { w: String(photo.pixels.width) };
             const { data } = await ipx(id, { ...side, f: format, ...(q !== undefined && { q: String(q) }) }).process();
-            return outcome(photo, Buffer.from(data as Buffer), angle);
+            return outcome(photo, Buffer.from(data as Buffer), format === 'avif' ? 0 : angle);
           };
           ipxDefault[format].push(await ipxAsk());
           for (const q of sweep[format]) {

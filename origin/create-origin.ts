@@ -93,6 +93,8 @@ export function createOriginParts(config: Config, source: ImageSource, logger?: 
     maxQueue: load.transformQueue,
     maxWaitMs: load.transformWaitMs,
     giveUpMs: load.requestDeadlineMs,
+    memoryBytes: load.transformMemoryBytes,
+    onMemoryWait: () => metrics.memoryWaits.inc(),
   });
   // Fetches wait at most as long as the whole request may take; the deadline ends them sooner.
   const fetchQueue = createWorkQueue({ concurrency: load.fetchConcurrency, maxQueue: load.fetchQueue, maxWaitMs: load.requestDeadlineMs });

@@ -136,6 +136,11 @@ export function createMetrics(load: LoadGauges, fleet: FleetGauges = {}) {
         this.set(load.inflightTransforms());
       },
     }),
+    memoryWaits: new Counter({
+      name: 'image_origin_transform_memory_waits_total',
+      help: 'Transforms that waited although a slot was free, because the running ones and they would need more than ORIGIN_TRANSFORM_MEMORY_BYTES.',
+      registers,
+    }),
     degraded: new Counter({
       name: 'image_origin_degraded_total',
       help: 'Responses made the cheap way under pressure (WebP instead of AVIF, lower effort, short Cache-Control).',

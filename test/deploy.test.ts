@@ -31,12 +31,13 @@ const FUNCTION_COMPUTE = 'deploy/function-compute/s.yaml';
 const MiB = 2 ** 20;
 
 /**
- * Memory one pod needs (README "Sizing"): both memory tiers when full, about 200 MB of libvips
- * working set per running transform of a large source, and ~150 MB for Node.js, sharp and
- * buffers (the bench's idle RSS after start-up is 138 MB).
+ * Memory one pod needs (README "Memory"): the memory tiers and the decode cache when full, the
+ * transforms' memory budget, and ~150 MB for Node.js, sharp and buffers (the bench's idle RSS
+ * after start-up is 127–138 MB).
  */
 function memoryNeeded(config: Config): number {
-  return config.cache.originalsBytes + config.cache.variantsBytes + config.load.transformConcurrency * 200 * MiB + 150 * MiB;
+  const { cache, load } = config;
+  return cache.originalsBytes + cache.variantsBytes + cache.decodesBytes + load.transformMemoryBytes + 150 * MiB;
 }
 
 async function yamlFiles(dir: string): Promise<string[]> {

@@ -95,6 +95,32 @@ describe('coalescing', () => {
   });
 });
 
+describe('memory budget', () => {
+  const MEMORY_WAITS = 'image_origin_transform_memory_waits_total';
+  const parallel = (origin: RunningOrigin, queries: readonly string[]) =>
+    Promise.all(queries.map((q) => rawGet(origin.url, `/big.jpg?${q}`, AVIF_CLIENT)));
+
+  test('large AVIF encodes past ORIGIN_TRANSFORM_MEMORY_BYTES wait although slots are free, and are all served', async () => {
+    await withOrigin({ ORIGIN_TRANSFORM_CONCURRENCY: '3', ORIGIN_TRANSFORM_MEMORY_BYTES: String(16 * 2 ** 20) }, async (origin) => {
+      const answers = await parallel(origin, ['w=1800', 'w=1900', 'w=2000']);
+      assert.deepEqual(answers.map((r) => r.status), [200, 200, 200]);
+      assert.deepEqual(await Promise.all(answers.map(async (r) => (await decode(r.body)).width)), [1800, 1900, 2000]);
+      assert.ok(metricValue(await origin.metrics(), MEMORY_WAITS) >= 1, 'each would take about 70 MB');
+    });
+  });
+
+  test('small outputs fit the same budget together, and a large budget never holds a transform back', async () => {
+    await withOrigin({ ORIGIN_TRANSFORM_CONCURRENCY: '3', ORIGIN_TRANSFORM_MEMORY_BYTES: String(16 * 2 ** 20) }, async (origin) => {
+      assert.deepEqual((await parallel(origin, ['w=100', 'w=110', 'w=120'])).map((r) => r.status), [200, 200, 200]);
+      assert.equal(metricValue(await origin.metrics(), MEMORY_WAITS), 0);
+    });
+    await withOrigin({ ORIGIN_TRANSFORM_CONCURRENCY: '3', ORIGIN_TRANSFORM_MEMORY_BYTES: String(4 * 2 ** 30) }, async (origin) => {
+      assert.deepEqual((await parallel(origin, ['w=1800', 'w=1900', 'w=2000'])).map((r) => r.status), [200, 200, 200]);
+      assert.equal(metricValue(await origin.metrics(), MEMORY_WAITS), 0);
+    });
+  });
+});
+
 describe('in-memory tiers', () => {
   test('a kept variant answers 200 and 304 with no source access at all', async () => {
     await withOrigin({}, async (origin) => {

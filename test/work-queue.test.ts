@@ -222,6 +222,91 @@ describe('work queue', () => {
     await held.free();
   });
 
+  describe('memory budget', () => {
+    test('tasks start while their estimates fit together; a free slot waits for memory, and is counted', async () => {
+      let memoryWaits = 0;
+      const queue = queueOf({ concurrency: 3, memoryBytes: 100, onMemoryWait: () => memoryWaits++ });
+      const board = taskBoard();
+      const results = [
+        queue.run(board.task('big'), undefined, 70),
+        queue.run(board.task('small'), undefined, 20),
+        queue.run(board.task('second big'), undefined, 70),
+      ];
+      await settled();
+      assert.deepEqual(board.started, ['big', 'small'], 'the second big one would take the running ones to 160');
+      assert.deepEqual([queue.running, queue.runningBytes, memoryWaits], [2, 90, 1]);
+      await board.release('small');
+      assert.deepEqual(board.started, ['big', 'small'], '70 + 70 still does not fit');
+      await board.release('big');
+      assert.deepEqual(board.started, ['big', 'small', 'second big']);
+      assert.equal(queue.runningBytes, 70);
+      await board.release('second big');
+      assert.deepEqual(await Promise.all(results), ['big', 'small', 'second big']);
+      assert.equal(queue.runningBytes, 0);
+    });
+
+    test('a task larger than the whole budget runs alone, and waiters behind it do not overtake it', async () => {
+      const queue = queueOf({ concurrency: 3, memoryBytes: 100 });
+      const board = taskBoard();
+      const results = [
+        queue.run(board.task('small'), undefined, 10),
+        queue.run(board.task('huge'), undefined, 500),
+        queue.run(board.task('after'), undefined, 10),
+      ];
+      await settled();
+      assert.deepEqual(board.started, ['small'], 'the huge one waits for the small one; the one after it waits its turn');
+      await board.release('small');
+      assert.deepEqual(board.started, ['small', 'huge']);
+      await board.release('huge');
+      assert.deepEqual(board.started, ['small', 'huge', 'after']);
+      await board.release('after');
+      await Promise.all(results);
+    });
+
+    test('a large waiter that gives up lets the ones behind it start', async () => {
+      const queue = queueOf({ concurrency: 3, memoryBytes: 100 });
+      const board = taskBoard();
+      const running = queue.run(board.task('running'), undefined, 60);
+      const quitter = new AbortController();
+      const large = queue.run(board.task('large'), quitter.signal, 60);
+      const small = queue.run(board.task('small'), undefined, 10);
+      await settled();
+      assert.deepEqual(board.started, ['running']);
+      quitter.abort(new Error('gone'));
+      await assert.rejects(large, /gone/);
+      await settled();
+      assert.deepEqual(board.started, ['running', 'small']);
+      await board.release('running');
+      await board.release('small');
+      await Promise.all([running, small]);
+    });
+
+    test('one task ending can start several waiters at once', async () => {
+      const queue = queueOf({ concurrency: 3, memoryBytes: 100 });
+      const board = taskBoard();
+      const results = [queue.run(board.task('big'), undefined, 90), queue.run(board.task('a'), undefined, 40), queue.run(board.task('b'), undefined, 40)];
+      await settled();
+      assert.deepEqual(board.started, ['big']);
+      await board.release('big');
+      assert.deepEqual(board.started, ['big', 'a', 'b']);
+      assert.equal(board.peak(), 2);
+      await board.release('a');
+      await board.release('b');
+      await Promise.all(results);
+    });
+
+    test('without a budget, estimates never hold a task back', async () => {
+      const queue = queueOf({ concurrency: 2 });
+      const board = taskBoard();
+      const results = [queue.run(board.task('a'), undefined, 1e12), queue.run(board.task('b'), undefined, 1e12)];
+      await settled();
+      assert.deepEqual(board.started, ['a', 'b']);
+      await board.release('a');
+      await board.release('b');
+      await Promise.all(results);
+    });
+  });
+
   describe('predicted wait', () => {
     /** A queue whose one finished task took real, measurable time (a sleep far above the budget below). */
     async function queueThatHasWorked(maxWaitMs: number) {

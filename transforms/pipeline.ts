@@ -20,6 +20,7 @@ import type { TransformLimits } from './limits.js';
 import type { OutputFormat } from './params.js';
 import { planTransform, type TransformPlan } from './plan.js';
 import { decodeSideFor, decodeSource, decodedAsSource, openDecoded, type DecodeReuse, type DecodedSource } from './decoded-source.js';
+import { transformMemoryBytes } from './memory-estimate.js';
 import { resizedSize } from './output-size.js';
 import { probeSource, type SourceInfo } from './probe.js';
 import { heicToSharpInput } from './heic/heic-input.js';
@@ -46,6 +47,16 @@ export interface PipelineAssets {
    * keep the calibrated guess. Asked only when the request fixed no quality.
    */
   readonly qualityFor?: (format: LossyFormat, target: number) => Promise<number | undefined>;
+}
+
+/**
+ * The transform's estimated peak memory (memory-estimate.ts), from the source's header alone: what
+ * the load layer admits it by. The header probe is remembered for the buffer, so the transform
+ * that follows does not read it again.
+ */
+export async function estimateMemory(original: Buffer, spec: CanonicalSpec, limits: TransformLimits): Promise<number> {
+  const source = await probeSource(original, limits);
+  return transformMemoryBytes(planTransform(spec, source, limits), source);
 }
 
 export async function runPipeline(

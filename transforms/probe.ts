@@ -26,7 +26,21 @@ export interface SourceInfo {
   readonly gainMap?: true;
 }
 
-export async function probeSource(input: Buffer, limits: TransformLimits): Promise<SourceInfo> {
+/**
+ * Probes by buffer: the load layer sizes a transform by its header before the pipeline runs it,
+ * and the variants of one kept original share its buffer.
+ */
+const probed = new WeakMap<Buffer, { readonly limits: TransformLimits; readonly info: Promise<SourceInfo> }>();
+
+export function probeSource(input: Buffer, limits: TransformLimits): Promise<SourceInfo> {
+  const known = probed.get(input);
+  if (known?.limits === limits) return known.info;
+  const info = readHeader(input, limits);
+  probed.set(input, { limits, info });
+  return info;
+}
+
+async function readHeader(input: Buffer, limits: TransformLimits): Promise<SourceInfo> {
   const format = sniffFormat(input, limits);
   const metadata = await sharp(input, { limitInputPixels: false }).metadata().catch((error: unknown) => {
     throw new UnprocessableImageError('UNREADABLE_IMAGE', 'source image header cannot be read', error);

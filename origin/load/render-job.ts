@@ -7,7 +7,7 @@ import { describeImage, type ImageInfo } from '../../transforms/describe-image.j
 import type { TransformLimits } from '../../transforms/limits.js';
 import { toOssAverageHue, toOssInfo } from '../request/oss/info.js';
 import type { DecodeReuse } from '../../transforms/decoded-source.js';
-import { runPipeline } from '../../transforms/pipeline.js';
+import { estimateMemory, runPipeline } from '../../transforms/pipeline.js';
 import type { InfoShape } from '../request/read-request.js';
 import type { QualityLookup } from './autoquality.js';
 import type { Job } from './jobs.js';
@@ -41,4 +41,12 @@ export async function renderJob(
     ...(assets.qualityFor && { qualityFor: assets.qualityFor }),
   });
   return { data: result.data, contentType: MIME_TYPES[result.format], label: result.format };
+}
+
+/** A description reads the header, or a small decode for the average hue. */
+const INFO_MEMORY_BYTES = 4 * 1024 * 1024;
+
+/** The job's estimated peak memory, in bytes: what the transform queue admits it by. */
+export function memoryFor(job: Job, source: Buffer, limits: TransformLimits): Promise<number> {
+  return job.kind === 'info' ? Promise.resolve(INFO_MEMORY_BYTES) : estimateMemory(source, job.spec, limits);
 }

@@ -21,7 +21,7 @@ import type { StoredResults } from '../store/result-tier.js';
 import { isEconomy, type Job } from './jobs.js';
 import type { Fetched, Originals } from './originals.js';
 import type { BackgroundRenderer } from './background-renderer.js';
-import { renderJob } from './render-job.js';
+import { memoryFor, renderJob } from './render-job.js';
 import { createSharedWork } from './shared-work.js';
 import type { WorkQueue } from './work-queue.js';
 
@@ -94,9 +94,12 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
   async function produce(job: Job, signal: AbortSignal, lowPriority: BackgroundRenderer | undefined): Promise<Variant> {
     const place = lowPriority ? undefined : queue.reserve(); // 503 here, before the source is touched
     let fetched: [Fetched, Fetched | undefined];
+    let memoryBytes = 0;
     try {
       const logoKey = job.kind === 'image' ? job.logoKey : undefined;
       fetched = await Promise.all([originals.fetch(job.key, signal), logoKey && fetchLogo(originals, job, logoKey, signal)]);
+      // Sized from the header before it takes a slot, so large encodes cannot pile up (work-queue.ts).
+      if (place) memoryBytes = await memoryFor(job, fetched[0].object.bytes, limits);
     } catch (error) {
       place?.cancel();
       throw error;
@@ -110,7 +113,7 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
         : await renderJob(job, object.bytes, { ...assets, decodes: job.kind === 'image' ? decodes.forVariant(job.key, object.version) : undefined }, limits);
       return { rendered, ms: Math.round((performance.now() - started) * 10) / 10 };
     };
-    const { rendered, ms: transformMs } = place ? await place.run(render, signal) : await render();
+    const { rendered, ms: transformMs } = place ? await place.run(render, signal, memoryBytes) : await render();
     metrics.transforms.inc({ format: rendered.label });
     // A low-priority render's time says nothing about what a live one costs.
     if (job.kind === 'image' && place) degrading.observe(costOf(job), transformMs);

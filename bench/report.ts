@@ -225,11 +225,12 @@ export function renderPeerTable(runs: readonly RunFigures[]): string {
         `${fmt(c.project.cpu_ms_per_image, 0)} / ${fmt(c.ipx.cpu_ms_per_image, 0)}`,
         `${fmt(c.project.p99_ms, 0)} / ${fmt(c.ipx.p99_ms, 0)}`,
         `${fmt(c.project.mean_kib, 1)} / ${fmt(c.ipx.mean_kib, 1)}`,
+        `${fmt(c.project.rss_mb, 0)} (${fmt(c.project.peak_rss_so_far_mb, 0)}) / ${fmt(c.ipx.rss_mb, 0)}`,
       ]);
     }
   }
   if (rows.length === 0) return '';
-  const headers = ['peer case', 'round', 'project', 'ipx', 'project/ipx', 'server CPU (cores)', 'CPU ms/image', 'p99 ms', 'mean KiB'];
+  const headers = ['peer case', 'round', 'project', 'ipx', 'project/ipx', 'server CPU (cores)', 'CPU ms/image', 'p99 ms', 'mean KiB', 'RSS MB after (peak so far) / ipx'];
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
@@ -242,6 +243,9 @@ interface PeerSide {
   readonly cpu_ms_per_image: number | null;
   readonly p99_ms: number | null;
   readonly mean_kib: number | null;
+  /** Absent in results written before they were recorded. */
+  readonly rss_mb?: number | null;
+  readonly peak_rss_so_far_mb?: number | null;
 }
 
 export function renderTargets(checks: readonly TargetCheck[]): string {

@@ -13,6 +13,7 @@ import type { BenchImage, ImageKind } from '../images.js';
 import { startOriginProcess } from '../origin-process.js';
 import { startPeer } from '../peer-process.js';
 import { ratio, round, summarizeLatency } from '../stats.js';
+import { processMemory } from '../system.js';
 import type { ClientKind, ImageRequest } from '../workload.js';
 import { CLIENT_TIMEOUT_MS, otherCores } from './common.js';
 import type { Json, RunFigures, ScenarioContext } from './types.js';
@@ -76,6 +77,9 @@ interface SideFigures {
   readonly served: number;
   readonly failed: number;
   readonly degraded: number;
+  /** The server's resident memory when the case ended, and its high-water mark so far (MB): where the peak happens. */
+  readonly rss_mb: number | null;
+  readonly peak_rss_so_far_mb: number | null;
 }
 
 /**
@@ -83,7 +87,7 @@ interface SideFigures {
  * waits for what is in flight, so every request sent counts, and a server whose images take
  * longer than the window is not shown as doing nothing. (CPU is measured over the window.)
  */
-function sideFigures(load: LoadResult<PeerRequest>): SideFigures {
+function sideFigures(load: LoadResult<PeerRequest>, pid: number): SideFigures {
   const served = load.outcomes.filter((o) => o.correct);
   const latency = summarizeLatency(served.map((o) => o.latency));
   const cores = load.cpu.cores['server'] ?? null;
@@ -99,7 +103,13 @@ function sideFigures(load: LoadResult<PeerRequest>): SideFigures {
     served: served.length,
     failed: load.outcomes.filter((o) => !o.correct).length,
     degraded: served.filter((o) => o.degraded).length,
+    ...memoryFigures(pid),
   };
+}
+
+function memoryFigures(pid: number): Pick<SideFigures, 'rss_mb' | 'peak_rss_so_far_mb'> {
+  const memory = processMemory(pid);
+  return { rss_mb: memory ? round(memory.rss / 1e6, 0) : null, peak_rss_so_far_mb: memory ? round(memory.peak / 1e6, 0) : null };
 }
 
 export async function runPeer(ctx: ScenarioContext, roundNo: number): Promise<RunFigures> {
@@ -161,7 +171,7 @@ export async function runPeer(ctx: ScenarioContext, roundNo: number): Promise<Ru
             watch: { loadgen: 'self', server: side.pid, storage: ctx.storage.pid },
             signal: ctx.signal,
           });
-          figures[name] = sideFigures(load);
+          figures[name] = sideFigures(load, side.pid);
           const others = otherCores(load.cpu);
           if (others !== null) other.push(others);
         }

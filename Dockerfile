@@ -22,6 +22,11 @@ FROM node:26-slim AS runtime
 # - jemalloc: glibc's malloc keeps per-thread arenas that fragment under libvips' many short-lived
 #   threads, so RSS creeps up for hours; jemalloc returns memory (README "Memory"). The symlink
 #   gives one path on every architecture.
+#   MALLOC_CONF below: one arena (threads keep their own caches for small blocks), a background
+#   thread that returns freed pages after 1 s instead of 10. Measured on the 2-core VM (bench
+#   peer/cold/limit, bench/results/2026-12-01-vm-*): peak RSS 400 / 315 / 316 MB against
+#   454-477 / 385-423 / 302-344 with jemalloc's defaults, at the same CPU per image
+#   (cold 0.97x limit). narenas:2 alone: 429 / 332 / 322.
 # - tini is PID 1: it forwards SIGTERM to node (which drains and exits 0) and reaps zombies, and a
 #   SIGTERM that arrives before node has set its handlers still stops the container.
 # - fonts-noto-cjk: Noto Sans CJK SC, the text watermarks' default font (Latin and CJK), found
@@ -37,6 +42,7 @@ RUN apt-get update \
 #   (README "Running at peak"). Only the environment sets it: an ES module entry starts the pool
 #   before its first line runs, so setting it in code is too late.
 ENV LD_PRELOAD=/usr/local/lib/libjemalloc.so.2 \
+    MALLOC_CONF=narenas:1,background_thread:true,dirty_decay_ms:1000 \
     UV_THREADPOOL_SIZE=16 \
     NODE_ENV=production \
     HOST=0.0.0.0 \

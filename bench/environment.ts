@@ -23,6 +23,18 @@ export function findJemalloc(): string | undefined {
   return JEMALLOC_CANDIDATES.find((p) => existsSync(p));
 }
 
+/** jemalloc's settings in the Docker image (its `MALLOC_CONF`; the Dockerfile says why). */
+export const JEMALLOC_CONF = 'narenas:1,background_thread:true,dirty_decay_ms:1000';
+
+/**
+ * A child's environment with the allocator of the run: jemalloc preloaded and configured as in the
+ * Docker image (a `MALLOC_CONF` of the caller's own wins, for experiments), or neither.
+ */
+export function withAllocator(env: NodeJS.ProcessEnv, jemallocPath: string | undefined): NodeJS.ProcessEnv {
+  const { LD_PRELOAD: _preload, MALLOC_CONF: conf, ...rest } = env;
+  return jemallocPath === undefined ? rest : { ...rest, LD_PRELOAD: jemallocPath, MALLOC_CONF: conf ?? JEMALLOC_CONF };
+}
+
 export interface Allocator {
   readonly name: 'glibc' | 'jemalloc';
   readonly path: string | undefined;
@@ -37,7 +49,7 @@ export function chooseAllocator(choice: AllocatorChoice): Allocator {
     return { name: 'jemalloc', path: found, why: '--allocator jemalloc' };
   }
   return found
-    ? { name: 'jemalloc', path: found, why: 'installed, preloaded as in the Docker image' }
+    ? { name: 'jemalloc', path: found, why: `installed, preloaded and configured as in the Docker image (MALLOC_CONF=${process.env['MALLOC_CONF'] ?? JEMALLOC_CONF})` }
     : { name: 'glibc', path: undefined, why: 'jemalloc not installed (apt-get install libjemalloc2 to match the Docker image)' };
 }
 

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { freePort, sleep, tailOf, type ChildRegistry, type ChildRecord } from './children.js';
+import { withAllocator } from './environment.js';
 import { processMaps, processMemory } from './system.js';
 
 const MAIN = fileURLToPath(new URL('../origin/main.js', import.meta.url));
@@ -101,21 +102,22 @@ export async function startOriginProcess(
   options: StartOptions,
 ): Promise<RunningOriginProcess> {
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const env: Record<string, string> = {
-    ...process.env,
-    ...storageEnv,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ORIGIN_METRICS_PORT: String(metricsPort),
-    // Per-request lines are info; warn keeps logging out of the measurement but shows trouble.
-    LOG_LEVEL: 'warn',
-    ORIGIN_TRANSFORM_CONCURRENCY: String(settings.transformConcurrency),
-    // As `npm start` and the Docker image run it: libuv's pool runs the transforms, file reads and DNS.
-    UV_THREADPOOL_SIZE: '16',
-    ...settings.env,
-  };
-  if (settings.jemallocPath !== undefined) env['LD_PRELOAD'] = settings.jemallocPath;
-  else delete env['LD_PRELOAD'];
+  const env = withAllocator(
+    {
+      ...process.env,
+      ...storageEnv,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ORIGIN_METRICS_PORT: String(metricsPort),
+      // Per-request lines are info; warn keeps logging out of the measurement but shows trouble.
+      LOG_LEVEL: 'warn',
+      ORIGIN_TRANSFORM_CONCURRENCY: String(settings.transformConcurrency),
+      // As `npm start` and the Docker image run it: libuv's pool runs the transforms, file reads and DNS.
+      UV_THREADPOOL_SIZE: '16',
+      ...settings.env,
+    },
+    settings.jemallocPath,
+  );
   const args = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
 
   const spawnedAt = performance.now();

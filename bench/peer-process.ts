@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort, sleep, tailOf, type ChildRegistry, type ChildRecord } from './children.js';
+import { withAllocator } from './environment.js';
 import { probe } from './origin-process.js';
 import { processMemory } from './system.js';
 
@@ -24,10 +25,8 @@ export async function startPeer(
   options: { readonly role: string; readonly sourceHost: string; readonly jemallocPath: string | undefined },
 ): Promise<RunningPeer> {
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), IPX_SOURCE_HOST: options.sourceHost, NODE_ENV: 'production' };
   // The same allocator as the origin: the comparison is of the code, not of malloc.
-  if (options.jemallocPath !== undefined) env['LD_PRELOAD'] = options.jemallocPath;
-  else delete env['LD_PRELOAD'];
+  const env = withAllocator({ ...process.env, PORT: String(port), IPX_SOURCE_HOST: options.sourceHost, NODE_ENV: 'production' }, options.jemallocPath);
   const child = spawn(process.execPath, [ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = children.track(options.role, child);
   const stdout = tailOf(child.stdout);

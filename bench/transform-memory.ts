@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { canonicalRequests } from './canonical-request.js';
-import { findJemalloc } from './environment.js';
+import { findJemalloc, withAllocator } from './environment.js';
 import { buildImageSet, type ImageKind } from './images.js';
 import type { ClientKind } from './workload.js';
 import { DEFAULT_LIMITS } from '../transforms/limits.js';
@@ -58,7 +58,7 @@ function main(): void {
     let line: { size: string; estimate: number } | undefined;
     for (let run = 0; run < runs; run++) {
       const out = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', kind, query], {
-        env: { ...process.env, ...(jemalloc && { LD_PRELOAD: jemalloc }) },
+        env: withAllocator(process.env, jemalloc),
         encoding: 'utf8',
       });
       if (out.status !== 0) throw new Error(`${kind} ${query}: ${out.stderr}`);

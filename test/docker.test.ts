@@ -38,6 +38,7 @@ import {
   type Stage,
 } from './helpers/dockerfile.js';
 import { DEFAULT_WATERMARK_FONT } from '../transforms/watermark.js';
+import { JEMALLOC_CONF } from '../bench/environment.js';
 import { BROWSER_ACCEPTS } from './helpers/browsers.js';
 import { freePort, runToEnd, startChild, until, type RunningChild } from './helpers/child-processes.js';
 import { decode } from './helpers/images.js';
@@ -102,6 +103,7 @@ test('the Dockerfile follows the image rules: LTS slim base, production-only run
 
   const env = finalEnv(runtime);
   assert.match(env.LD_PRELOAD ?? '', /libjemalloc\.so\.2$/, 'jemalloc is preloaded');
+  assert.equal(env.MALLOC_CONF, JEMALLOC_CONF, 'jemalloc is configured as the benchmark measured it');
   assert.equal(env.NODE_ENV, 'production');
   assert.equal(all(runtime, 'EXPOSE').map((i) => i.args).join(' '), env.PORT, 'EXPOSE is the port the server listens on');
   assert.equal(env.PORT, '8080');

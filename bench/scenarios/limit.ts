@@ -12,15 +12,14 @@ import { tailOf } from '../children.js';
 import type { LimitDone, LimitJob } from '../limit-process.js';
 import { round, summarizeLatency } from '../stats.js';
 import { cpuWindow, processMemory, type CpuWindowResult } from '../system.js';
+import { withAllocator } from '../environment.js';
 import { otherCores } from './common.js';
 import type { RunFigures, ScenarioContext } from './types.js';
 
 const ENTRY = fileURLToPath(new URL('../limit-process.js', import.meta.url));
 
 export async function runLimit(ctx: ScenarioContext, roundNo: number): Promise<RunFigures> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  if (ctx.origin.jemallocPath !== undefined) env['LD_PRELOAD'] = ctx.origin.jemallocPath;
-  else delete env['LD_PRELOAD'];
+  const env = withAllocator(process.env, ctx.origin.jemallocPath);
   const child = fork(ENTRY, [], { serialization: 'advanced', env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   const exited = ctx.children.track(`limit (#${roundNo})`, child);
   const stderr = tailOf(child.stderr);

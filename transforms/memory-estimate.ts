@@ -40,7 +40,7 @@ function decodedPixels(source: SourceInfo, out: Size): number {
 }
 
 /** The estimated peak memory, in bytes, of the transform `plan` describes for `source`. */
-export function transformMemoryBytes(plan: TransformPlan, source: SourceInfo): number {
+export function peakMemoryBytes(plan: TransformPlan, source: SourceInfo): number {
   const frames = plan.animated ? source.pages : 1;
   const out: Size = resizedSize(source, plan.resize);
   const { format } = plan.output;

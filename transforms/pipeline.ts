@@ -20,7 +20,7 @@ import type { TransformLimits } from './limits.js';
 import type { OutputFormat } from './params.js';
 import { planTransform, type TransformPlan } from './plan.js';
 import { decodeSideFor, decodeSource, decodedAsSource, openDecoded, type DecodeReuse, type DecodedSource } from './decoded-source.js';
-import { transformMemoryBytes } from './memory-estimate.js';
+import { peakMemoryBytes } from './memory-estimate.js';
 import { resizedSize } from './output-size.js';
 import { probeSource, type SourceInfo } from './probe.js';
 import { heicToSharpInput } from './heic/heic-input.js';
@@ -56,7 +56,7 @@ export interface PipelineAssets {
  */
 export async function estimateMemory(original: Buffer, spec: CanonicalSpec, limits: TransformLimits): Promise<number> {
   const source = await probeSource(original, limits);
-  return transformMemoryBytes(planTransform(spec, source, limits), source);
+  return peakMemoryBytes(planTransform(spec, source, limits), source);
 }
 
 export async function runPipeline(

@@ -26,7 +26,7 @@ FROM node:26-slim AS runtime
 #   thread that returns freed pages after 1 s instead of 10. Measured on the 2-core VM (bench
 #   peer/cold/limit, bench/results/2026-12-01-vm-*): peak RSS 400 / 315 / 316 MB against
 #   454-477 / 385-423 / 302-344 with jemalloc's defaults, at the same CPU per image
-#   (cold 0.97x limit). narenas:2 alone: 429 / 332 / 322.
+#   (cold 0.97x limit); soak 407 against 439 MB. narenas:2 alone: 429 / 332 / 322.
 # - tini is PID 1: it forwards SIGTERM to node (which drains and exits 0) and reaps zombies, and a
 #   SIGTERM that arrives before node has set its handlers still stops the container.
 # - fonts-noto-cjk: Noto Sans CJK SC, the text watermarks' default font (Latin and CJK), found

@@ -6,10 +6,10 @@
  * shrink-on-load keeps the decode small.
  *
  * Peak RSS of one transform over the process before it, from a 4000x3000 JPEG (jemalloc, sharp
- * 0.35.5, two fresh processes each: `node dist/bench/transform-memory.js`, 2026-12-01), MiB:
- * - AVIF (effort 2, 8 bits): 640 px 0–8, 1080 px 15–18, 2048x1536 70–80, 4000x3000 354–355:
+ * 0.35.5, three fresh processes each: `node dist/bench/transform-memory.js`, 2026-12-01), MiB:
+ * - AVIF (effort 2, 8 bits): 640 px 0–8, 1080 px 5–18, 2048x1536 70–80, 4000x3000 347–355:
  *   about 30 bytes per output pixel. 10 bits add 40–70 MB at 2048 px (issue 15), about 40 bytes.
- * - WebP 2048 px 17–20, 4000x3000 55–66; JPEG (mozjpeg) 4000x3000 46–57; PNG 15–19: 1.5–5 bytes.
+ * - WebP 2048 px 17–20, 4000x3000 55–66; JPEG (mozjpeg) 4000x3000 46–57; PNG 15–20: 1.5–5 bytes.
  */
 import { DEFAULT_ENCODERS } from './formats.js';
 import type { Size } from './geometry.js';

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { COLOUR_MODES, DEFAULT_LIMITS, type TransformLimits } from '../transforms/limits.js';
 import { DEFAULT_ENCODERS, JPEG_ENCODERS, type AvifBitDepth } from '../transforms/formats.js';
 import { TRANSFORM_THREAD_NICE } from './load/thread-priority.js';

@@ -3,7 +3,7 @@
  * for a missing source, and CORS for pages that draw images onto a canvas. Its variables are
  * part of the one environment schema (`config.ts`), validated at start-up.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { sourceKey } from '../presets/preset-schema.js';
 import { int } from './env-values.js';
 

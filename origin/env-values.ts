@@ -1,5 +1,5 @@
 /** The kinds of value environment variables hold, shared by the parts of the config schema. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A whole number in [min, max], written in decimal. */
 export const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);

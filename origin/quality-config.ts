@@ -3,7 +3,7 @@
  * format, met per image by autoquality within a range per format. Its variables are part of the
  * one environment schema (`config.ts`), validated at start-up.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_QUALITY_TARGET, LOSSY_FORMATS, type LossyFormat } from '../transforms/formats.js';
 import { bool, int } from './env-values.js';
 

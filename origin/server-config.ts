@@ -3,7 +3,7 @@
  * shutdown grace and the back-to-origin header. Its variables are part of the one environment
  * schema (`config.ts`); the relations between them are checked here, once, at start-up.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from './config-error.js';
 import { bool, int } from './env-values.js';
 

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import sharp from 'sharp';
+import { sharp } from '../transforms/sharp.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createOrigin, type Origin } from './create-origin.js';
 import { buildMetricsServer } from './http/metrics-server.js';

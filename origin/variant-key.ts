@@ -4,7 +4,7 @@
  * because the same key over changed bytes, or under another encoder, is a different representation.
  */
 import { createHash } from 'node:crypto';
-import sharp from 'sharp';
+import { sharp } from '../transforms/sharp.js';
 import { KEY_VERSION, serializeCanonical, type CanonicalSpec } from '../transforms/canonical.js';
 import type { SourceKey } from './sources/source.js';
 

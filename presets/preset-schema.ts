@@ -4,7 +4,7 @@
  * query's own spelling), which parameters a request may still override, and optionally its own
  * `Cache-Control` and qualities per format. A watermark names a logo or a text stamp (`wm=brand`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { GRAVITIES, PRESET_PARAMS, type ParamName } from '../transforms/params.js';
 import { NAME_PATTERN, NAME_RULE, sourceKeyProblem } from '../transforms/rules.js';
 import { DEFAULT_WATERMARK_FONT, type RowPart, type Watermark } from '../transforms/watermark.js';

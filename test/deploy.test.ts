@@ -18,7 +18,7 @@ import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisrup
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IService as IKnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1/Service';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENV_VARIABLES, loadConfig, type Config } from '../origin/config.js';
 import { HARD_EXIT_DELAY_MS } from '../origin/shutdown.js';
 import { parseDockerfile, parseEnv } from './helpers/dockerfile.js';

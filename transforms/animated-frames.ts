@@ -6,7 +6,8 @@
  * animation (sharp's `raw.pageHeight`), keeping the source's frame delays and loop count.
  */
 import { performance } from 'node:perf_hooks';
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
+import { sharp } from './sharp.js';
 import { TransformTimeoutError } from './errors.js';
 import type { TransformLimits } from './limits.js';
 import type { RawFrame } from './steps/finish.js';

@@ -12,7 +12,7 @@
  * rotation (the origin's own path then resizes every pixel, exactly), that need at most half the
  * decode's size. Anything else decodes the original, as before.
  */
-import sharp from 'sharp';
+import { sharp } from './sharp.js';
 import type { CanonicalSpec } from './canonical.js';
 import type { Size } from './geometry.js';
 import type { TransformLimits } from './limits.js';

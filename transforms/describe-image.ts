@@ -3,7 +3,7 @@
  * plus what a feed paints before the image arrives: the average colour and a BlurHash. Reads the
  * header with the pipeline's own probe (same sniffing and pixel limits), then one 32-pixel thumbnail.
  */
-import sharp from 'sharp';
+import { sharp } from './sharp.js';
 import { encodeBlurhash } from './blurhash.js';
 import { UnprocessableImageError } from './errors.js';
 import type { TransformLimits } from './limits.js';

@@ -5,7 +5,8 @@
  * finishing pass of a Display P3 output (pixels kept in P3).
  */
 import { deflateSync } from 'node:zlib';
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
+import { sharp } from './sharp.js';
 
 let p3Profile: Promise<Buffer> | undefined;
 

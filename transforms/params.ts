@@ -8,7 +8,7 @@
  * The row order is the variant key's field order (`test/canonical.test.ts` pins it): a new row
  * may go anywhere, since a parameter a request does not use is absent from its key.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { aspectProblem, type AspectLimit } from './aspect.js';
 import { MAX_FILE_NAME, sanitizeFileName } from './file-name.js';
 import type { TransformLimits } from './limits.js';

@@ -12,7 +12,8 @@
  * source's fault (UnprocessableImageError).
  */
 import { performance } from 'node:perf_hooks';
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
+import { sharp } from './sharp.js';
 import type { CanonicalSpec } from './canonical.js';
 import { InternalError, OriginError, TransformTimeoutError, UnprocessableImageError } from './errors.js';
 import { encoderOptions, isLossy, qualityFor, type LossyFormat } from './formats.js';

@@ -2,7 +2,7 @@
  * The header probe both the pipeline and `?info` start with: sniff the format from the bytes, read
  * the header only, and refuse pixel bombs before a single pixel is decoded.
  */
-import sharp from 'sharp';
+import { sharp } from './sharp.js';
 import { isWideGamut } from './colour-gamut.js';
 import { UnprocessableImageError } from './errors.js';
 import type { TransformLimits } from './limits.js';

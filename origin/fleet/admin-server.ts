@@ -4,7 +4,7 @@
  * are read as text whatever their type (SNS sends `text/plain`, MNS XML), up to 1 MiB.
  */
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OriginError } from '../../transforms/errors.js';
 import type { ConnectionConfig, SourceConfig } from '../config.js';
 import { connectionOptions } from '../http/connection-limits.js';

@@ -3,7 +3,7 @@
  * (purge, block) and the block list every replica re-reads. Its variables are part of the one
  * environment schema (`config.ts`), validated at start-up; the relations between them here.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../config-error.js';
 import { int } from '../env-values.js';
 

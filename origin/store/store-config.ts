@@ -5,7 +5,7 @@
  * environment schema (`config.ts`), validated at start-up.
  */
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../config-error.js';
 import { bool, int } from '../env-values.js';
 import type { SourceConfig } from '../source-config.js';

@@ -10,7 +10,7 @@
  * transformations, which is where HEIF keeps it (an EXIF orientation in a HEIC must be ignored,
  * ISO/IEC 23008-12), so the PNG is upright and carries no orientation.
  */
-import sharp from 'sharp';
+import { sharp } from '../sharp.js';
 import { builtInP3, taggedPng } from '../icc-png.js';
 import type { TransformLimits } from '../limits.js';
 import { decodeHeic } from './decode-heic.js';

@@ -2,7 +2,7 @@
  * Decoding for the quality metric: any image sharp reads → interleaved 8-bit sRGB RGB, upright as
  * stored (no EXIF rotation: both sides of a comparison come from the same pipeline), alpha dropped.
  */
-import sharp from 'sharp';
+import { sharp } from '../sharp.js';
 import type { RgbImage } from './ssimulacra2.js';
 
 export async function decodeRgb(input: Buffer | Uint8Array): Promise<RgbImage> {

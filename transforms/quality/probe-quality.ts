@@ -5,7 +5,7 @@
  * The same bytes always give the same answer (the encoders and the metric are deterministic), so
  * variant keys and ETags stay stable for a source version.
  */
-import sharp from 'sharp';
+import { sharp } from '../sharp.js';
 import { encoderOptions, type EncoderChoice, type LossyFormat } from '../formats.js';
 import type { TransformLimits } from '../limits.js';
 import { calibratedQuality } from './calibration.js';

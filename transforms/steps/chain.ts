@@ -4,7 +4,8 @@
  * `extract()` makes it rotate first, as the plan's crop coordinates assume, and the mirrors always
  * run before the rotation. A step that does not apply returns the chain unchanged.
  */
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
+import { sharp } from '../sharp.js';
 import type { CanonicalSpec } from '../canonical.js';
 import type { Position } from '../params.js';
 import type { TransformPlan } from '../plan.js';

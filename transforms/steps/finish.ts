@@ -3,7 +3,8 @@
  * pixels, so the first pass is rendered to raw RGBA and each step here takes and returns one raw
  * frame. They run in the order of `FINISH_STEPS`; a step that does not apply returns its input.
  */
-import sharp, { type OverlayOptions } from 'sharp';
+import type { OverlayOptions } from 'sharp';
+import { sharp } from '../sharp.js';
 import type { TransformLimits } from '../limits.js';
 import type { TransformPlan } from '../plan.js';
 import { watermarkList } from '../watermark.js';

@@ -4,7 +4,8 @@
  * a logo stays crisp on small outputs; text is rendered by Pango with the configured font family
  * (a CJK-capable one by default, so Chinese, Japanese and Korean never come out as boxes).
  */
-import sharp, { type OverlayOptions, type Sharp } from 'sharp';
+import type { OverlayOptions, Sharp } from 'sharp';
+import { sharp } from '../sharp.js';
 import { anchor } from '../geometry.js';
 import type { ImageWatermark, RowPart, RowWatermark, TextWatermark, Watermark } from '../watermark.js';
 

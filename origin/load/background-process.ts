@@ -25,7 +25,7 @@ function lowerEveryThread(): void {
 }
 
 lowerEveryThread();
-const [{ default: sharp }, { renderJob }] = await Promise.all([import('sharp'), import('./render-job.js')]);
+const [{ sharp }, { renderJob }] = await Promise.all([import('../../transforms/sharp.js'), import('./render-job.js')]);
 lowerEveryThread(); // and whatever loading sharp started
 sharp.cache(false);
 

@@ -49,6 +49,8 @@ export interface ReadEntry {
 export interface RequestMemo {
   /** The read request for `req`: remembered, or read now (throwing its 4xx) and remembered. */
   read(req: RawRequest): ReadEntry;
+  /** The read request for `req` only when remembered (its signature checked again); never reads one. */
+  remembered(req: RawRequest): ReadEntry | undefined;
   /** `formatToken` over a remembered `Accept` header (browsers send a handful of spellings). */
   formatToken(header: HeaderReader): FormatToken;
 }
@@ -94,7 +96,7 @@ export function createRequestMemo(deps: RequestDeps, bytes: RequestMemoBytes = R
   if (bytes === 0) {
     // The flow exactly as without a memo (the tests compare the two answer for answer).
     const unremembered = (request: ImageRequest): ReadEntry => ({ request, plan: (_key, make) => make() });
-    return { read: (req) => unremembered(readRequest(deps, req)), formatToken: negotiatedToken };
+    return { read: (req) => unremembered(readRequest(deps, req)), remembered: () => undefined, formatToken: negotiatedToken };
   }
 
   // Bounded by size, not count: no arrays preallocated at start-up, and long keys count in full.
@@ -117,15 +119,17 @@ export function createRequestMemo(deps: RequestDeps, bytes: RequestMemoBytes = R
     return entry;
   }
 
+  const urlOf = (req: RawRequest): string => (req.rawQuery === '' ? req.path : `${req.path}?${req.rawQuery}`);
+  function remembered(req: RawRequest): ReadEntry | undefined {
+    const kept = entries.get(urlOf(req));
+    // 403 exactly as readRequest would: an expired URL stops working on the second it expires.
+    if (kept !== undefined && signed) verifySignature(req.path, req.rawQuery, deps.signingKeys, Math.floor(Date.now() / 1000));
+    return kept;
+  }
+
   return {
-    read(req) {
-      const url = req.rawQuery === '' ? req.path : `${req.path}?${req.rawQuery}`;
-      const kept = entries.get(url);
-      if (kept === undefined) return remember(url, readRequest(deps, req));
-      // 403 exactly as readRequest would: an expired URL stops working on the second it expires.
-      if (signed) verifySignature(req.path, req.rawQuery, deps.signingKeys, Math.floor(Date.now() / 1000));
-      return kept;
-    },
+    read: (req) => remembered(req) ?? remember(urlOf(req), readRequest(deps, req)),
+    remembered,
     formatToken,
   };
 }

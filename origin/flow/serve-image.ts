@@ -17,7 +17,7 @@ import { BlockedError, NotFoundError } from '../errors.js';
 import type { SourceKey } from '../sources/source.js';
 import { answer, answerFromStat, imagePolicy, type ImageResponse, type ResponsePolicy } from './answer.js';
 import { answerFallback, planFallback } from './fallback.js';
-import type { Plan, RequestMemo } from './request-memo.js';
+import type { Plan, ReadEntry, RequestMemo } from './request-memo.js';
 
 export interface FlowDeps {
   /** Stages 1 to 4 (reading with its RequestDeps) remembered per URL and the header values they used (`request-memo.ts`). */
@@ -55,9 +55,14 @@ export function planRequest(deps: FlowDeps, req: RawRequest): PlannedRequest {
   // 1. Read and verify: signature, key, dialect (native, preset, OSS, info), parameters. 400/403/404.
   //    Remembered per URL; a signed URL's signature is checked on every request.
   const read = deps.memo.read(req);
-  const { request } = read;
   // A blocked key is refused before any tier is consulted: never the original, never a variant (451).
-  if (deps.isBlocked?.(request.key)) throw new BlockedError(request.key);
+  if (deps.isBlocked?.(read.request.key)) throw new BlockedError(read.request.key);
+  return planRead(deps, read, req);
+}
+
+/** Stages 2 to 4 for a read request. */
+function planRead(deps: FlowDeps, read: ReadEntry, req: RawRequest): PlannedRequest {
+  const { request } = read;
   if (request.kind === 'info') {
     const policy: ResponsePolicy = { cacheControl: deps.cacheControl, degradedCacheControl: deps.degradedCacheControl, vary: [] };
     return { request, ...read.plan('info', () => ({ job: infoJob(request.key, request.shape), policy })) };
@@ -77,6 +82,22 @@ export function planRequest(deps: FlowDeps, req: RawRequest): PlannedRequest {
     return { job: imageJob(request.key, spec), policy, preset: request.preset };
   });
   return { request, ...plan };
+}
+
+/**
+ * The hit path's flow (`http/hit-path.ts`): the answer for a remembered request whose variant is
+ * in the tier, exactly as `serveImage` would give it; undefined whenever more than that is needed
+ * (a request not yet read, a blocked key, a miss), and the whole flow runs. Throws what reading
+ * throws (a signed URL past its expiry).
+ */
+export function answerKept(deps: FlowDeps, req: RawRequest): ImageResponse | undefined {
+  const read = deps.memo.remembered(req);
+  if (read === undefined) return undefined;
+  const { job, policy } = planRead(deps, read, req);
+  const kept = deps.variants.lookupHit(job);
+  // A block drops the key's variants from the tier when it is read; until then the flow refuses it.
+  if (kept === undefined || deps.isBlocked?.(job.key)) return undefined;
+  return answer({ ifNoneMatch: req.header('if-none-match'), ifModifiedSince: req.header('if-modified-since') }, policy, job, kept, true);
 }
 
 export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<ImageResponse> {
@@ -105,10 +126,9 @@ export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<
 async function answerBlocked(deps: FlowDeps, req: IncomingRequest, blocked: BlockedError): Promise<ImageResponse> {
   if (deps.fallback.key === undefined) throw blocked;
   // Planned without the block check: the fallback key stands in for the blocked one.
-  const unblocked = { ...deps, isBlocked: undefined };
   let planned: PlannedRequest;
   try {
-    planned = planRequest(unblocked, req);
+    planned = planRead(deps, deps.memo.read(req), req);
   } catch {
     throw blocked;
   }

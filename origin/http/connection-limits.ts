@@ -13,7 +13,7 @@
  * - a connection carries at most `maxRequestsPerSocket` requests.
  */
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import type { ServerOptions } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { ConnectionConfig } from '../config.js';
 
 /** fastify's server options for these limits. */
@@ -33,11 +33,30 @@ export function connectionOptions(limits: ConnectionConfig): FastifyServerOption
   };
 }
 
+/**
+ * An HTTP server with these limits, for fastify's `serverFactory` (fastify applies them itself
+ * only to a server it makes).
+ */
+export function createLimitedServer(limits: ConnectionConfig, listener: RequestListener): Server {
+  const options = connectionOptions(limits);
+  const server = createServer(options.http, listener);
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.setTimeout(limits.idleTimeoutMs);
+  if (limits.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  return server;
+}
+
 /** Switches the socket's inactivity timer to the send timeout when the answer starts. */
 export function installSendTimeout(app: FastifyInstance, sendTimeoutMs: number): void {
-  app.addHook('onSend', function armSendTimeout(_request, reply, payload, done) {
-    // After the answer Node sets the keep-alive timer, and the idle timer for the next request.
-    reply.raw.socket?.setTimeout(sendTimeoutMs);
+  app.addHook('onSend', function sendTimeout(_request, reply, payload, done) {
+    armSendTimeout(reply.raw, sendTimeoutMs);
     done(null, payload);
   });
+}
+
+/** The send timeout for one answer (the fastify hook and the hit path). */
+export function armSendTimeout(response: ServerResponse, sendTimeoutMs: number): void {
+  // After the answer Node sets the keep-alive timer, and the idle timer for the next request.
+  response.socket?.setTimeout(sendTimeoutMs);
 }

@@ -4,35 +4,47 @@
  * listed `Origin` carries `Access-Control-Allow-Origin`, and preflight `OPTIONS` requests are
  * answered. With a list (not `*`) the answer depends on `Origin`, so `Vary: Origin` is added.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { CorsConfig } from '../delivery-config.js';
 
 /** Response headers a page's script may read besides the CORS-safelisted ones. */
 const EXPOSED = 'ETag, X-Image-Format-Token, X-Image-Fallback, Content-Disposition, Server-Timing';
 
-export function installCors(app: FastifyInstance, cors: CorsConfig): void {
-  const allowed = cors.origins === '*' ? undefined : new Set(cors.origins);
-  const allowOrigin = (origin: string | undefined): string | undefined => {
-    if (allowed === undefined) return '*';
-    return origin !== undefined && allowed.has(origin.toLowerCase()) ? origin : undefined;
-  };
+/**
+ * The CORS headers an answer gets, from the request's `Origin` and the answer's own `Vary`: the
+ * headers to set (`vary` only when it changes). One function for the fastify hook and the hit path.
+ */
+export type CorsHeaders = (origin: string | undefined, vary: string | undefined) => Record<string, string>;
 
-  app.addHook('onSend', async function corsHeaders(request, reply, payload) {
-    if (allowed !== undefined) addVaryOrigin(reply);
-    const origin = allowOrigin(request.headers.origin);
-    if (origin !== undefined) reply.header('access-control-allow-origin', origin).header('access-control-expose-headers', EXPOSED);
+export function createCorsHeaders(cors: CorsConfig): CorsHeaders {
+  const allowed = cors.origins === '*' ? undefined : new Set(cors.origins);
+  return function corsHeaders(origin, vary) {
+    const headers: Record<string, string> = {};
+    if (allowed !== undefined) {
+      const current = vary ?? '';
+      if (!/(^|,)\s*origin\s*(,|$)/i.test(current)) headers.vary = current === '' ? 'Origin' : `${current}, Origin`;
+    }
+    const allowOrigin = allowed === undefined ? '*' : origin !== undefined && allowed.has(origin.toLowerCase()) ? origin : undefined;
+    if (allowOrigin !== undefined) {
+      headers['access-control-allow-origin'] = allowOrigin;
+      headers['access-control-expose-headers'] = EXPOSED;
+    }
+    return headers;
+  };
+}
+
+export function installCors(app: FastifyInstance, cors: CorsConfig): void {
+  const corsHeaders = createCorsHeaders(cors);
+
+  app.addHook('onSend', async function addCorsHeaders(request, reply, payload) {
+    const vary = reply.getHeader('vary');
+    reply.headers(corsHeaders(request.headers.origin, typeof vary === 'string' ? vary : undefined));
     return payload;
   });
 
   app.options('/*', async function preflight(request, reply) {
-    const listed = allowOrigin(request.headers.origin) !== undefined;
+    const listed = 'access-control-allow-origin' in corsHeaders(request.headers.origin, undefined);
     if (listed) reply.header('access-control-allow-methods', 'GET, HEAD').header('access-control-max-age', String(cors.maxAgeSeconds));
     return reply.code(204).header('allow', 'GET, HEAD').header('cache-control', `public, max-age=${cors.maxAgeSeconds}`).send();
   });
-}
-
-function addVaryOrigin(reply: FastifyReply): void {
-  const vary = reply.getHeader('vary');
-  const current = typeof vary === 'string' ? vary : '';
-  if (!/(^|,)\s*origin\s*(,|$)/i.test(current)) reply.header('vary', current === '' ? 'Origin' : `${current}, Origin`);
 }

@@ -1,19 +1,22 @@
 /**
  * The fastify app, assembled from its parts: connection limits, error handling, the request log,
  * the in-flight count, back-to-origin authentication, the probes, the reserved `/metrics` path
- * and the image route. It never listens; `main.ts` does, and tests use `inject()` or
- * `listen({ port: 0 })`.
+ * and the image route, behind the hit path (`hit-path.ts`), which answers kept variants from the
+ * server's request event before fastify routes them. It never listens; `main.ts` does, and tests
+ * use `listen({ port: 0 })` or `inject()` (which never takes the hit path).
  */
+import type { RequestListener } from 'node:http';
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ConnectionConfig, CorsConfig, RequiredHeader } from '../config.js';
 import type { FlowDeps } from '../flow/serve-image.js';
 import type { Metrics } from '../metrics.js';
 import { installRequiredHeader } from './back-to-origin.js';
 import { createClientErrorHandler } from './client-errors.js';
-import { connectionOptions, installSendTimeout } from './connection-limits.js';
+import { connectionOptions, createLimitedServer, installSendTimeout } from './connection-limits.js';
 import { installCors } from './cors.js';
 import { createErrorSender, frameworkErrorsVia, installErrorHandling } from './error-handler.js';
-import { countInFlight } from './in-flight.js';
+import { createHitPath } from './hit-path.js';
+import { createInFlight, installInFlight } from './in-flight.js';
 import { lazySchemaController } from './lazy-schema-compilers.js';
 import { installRequestLog } from './request-log.js';
 import { installHealthRoutes } from './routes/health.js';
@@ -38,6 +41,8 @@ export interface ServerOptions {
   readonly requiredHeader?: RequiredHeader | undefined;
   /** Access-Control-Allow-Origin and preflight answers; off when undefined. */
   readonly cors?: CorsConfig | undefined;
+  /** Kept variants answered before fastify routes (`hit-path.ts`); on unless false (tests compare the two). */
+  readonly hitPath?: boolean;
 }
 
 export interface Server {
@@ -51,9 +56,25 @@ const MAX_PATH_LENGTH = 4096;
 
 export function buildServer(options: ServerOptions): Server {
   const sendError = createErrorSender(options.errorCacheControl, options.metrics);
+  const inFlight = createInFlight();
+  let closing = false;
+  const answerHit =
+    options.hitPath === false
+      ? undefined
+      : createHitPath({
+          ...options,
+          inFlight,
+          sendTimeoutMs: options.connections.sendTimeoutMs,
+          closing: () => closing,
+        });
   const app = fastify({
     loggerInstance: options.logger,
     ...connectionOptions(options.connections),
+    ...(answerHit && {
+      serverFactory: (route: RequestListener) => createLimitedServer(options.connections, (req, res) => {
+        if (!answerHit(req, res)) route(req, res);
+      }),
+    }),
     clientErrorHandler: createClientErrorHandler(options.metrics),
     // One line per request, written by the request log, instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
@@ -65,13 +86,16 @@ export function buildServer(options: ServerOptions): Server {
   });
   installErrorHandling(app, sendError);
   installRequestLog(app, options.metrics);
-  // Counted before anything may refuse the request, so refusals are in the count too.
-  const inFlightRequests = countInFlight(app);
+  installInFlight(app, inFlight);
+  app.addHook('preClose', function refuseHits(done) {
+    closing = true;
+    done();
+  });
   if (options.requiredHeader) installRequiredHeader(app, options.requiredHeader);
   installSendTimeout(app, options.connections.sendTimeoutMs);
   if (options.cors) installCors(app, options.cors);
   installHealthRoutes(app, options.isReady);
   installMainPortMetricsRoute(app, options.metrics, options.metricsToken);
   installImageRoute(app, options.flow, options.requestDeadlineMs);
-  return { app, inFlightRequests };
+  return { app, inFlightRequests: inFlight.count };
 }

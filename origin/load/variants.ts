@@ -40,6 +40,8 @@ export interface Variant {
 export interface Variants {
   /** A kept variant, or undefined (counted as a hit or miss of the variant tier). */
   lookup(job: Job): Variant | undefined;
+  /** `lookup` that counts a hit only: for the hit path, whose misses the full flow looks up (and counts) again. */
+  lookupHit(job: Job): Variant | undefined;
   /**
    * Whether `job` should be made the cheap way: only while the transform queue is deep, and then
    * only if the degrade policy (degrade-policy.ts) cannot fit it in the full-quality share; never
@@ -150,6 +152,11 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
     lookup(job) {
       const kept = tier.get(job.variant);
       metrics.countCacheLookup('variant', kept !== undefined);
+      return kept;
+    },
+    lookupHit(job) {
+      const kept = tier.get(job.variant);
+      if (kept !== undefined) metrics.countCacheLookup('variant', true);
       return kept;
     },
     shouldDegrade(job) {

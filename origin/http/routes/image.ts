@@ -5,15 +5,13 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { OverloadedError } from '../../errors.js';
 import { serveImage, type FlowDeps } from '../../flow/serve-image.js';
+import { rawRequest } from '../raw-request.js';
 
 export function installImageRoute(app: FastifyInstance, deps: FlowDeps, requestDeadlineMs: number): void {
   app.get('/*', async function serveImageRoute(request, reply) {
-    const [path = '', rawQuery = ''] = splitUrl(request.url);
     let signal: AbortSignal | undefined;
     const response = await serveImage(deps, {
-      path,
-      rawQuery,
-      header: (name) => firstValue(request.headers[name]),
+      ...rawRequest(request.url, request.headers),
       get signal() {
         return (signal ??= requestSignal(reply, requestDeadlineMs));
       },
@@ -21,15 +19,6 @@ export function installImageRoute(app: FastifyInstance, deps: FlowDeps, requestD
     request.variantLog = response.log;
     return reply.code(response.status).headers(response.headers).send(response.body);
   });
-}
-
-function firstValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function splitUrl(url: string): [string, string] {
-  const at = url.indexOf('?');
-  return at === -1 ? [url, ''] : [url.slice(0, at), url.slice(at + 1)];
 }
 
 /**

@@ -9,7 +9,7 @@
  * code path that fails, the kind of bug that pages someone at 3 am.
  */
 import type { Pool } from 'undici';
-import { FAULT_KINDS, type FaultLog, type FaultSettings } from '../fault-proxy.js';
+import { FAULT_KINDS, type FaultLog, type FaultRecord, type FaultSettings } from '../fault-proxy.js';
 import { exchange, hangUpMidBody, type Answer, type Outcome } from '../http-load.js';
 import { metricSum, probe, type RunningOriginProcess } from '../origin-process.js';
 import { round, share, trendAfter } from '../stats.js';
@@ -66,6 +66,12 @@ export const SOAK_JUDGED_FROM_S = 300;
 
 /** A storage fault explains a 502/504 when it hit the same key within this much of the request. */
 const FAULT_SLACK_MS = 1_000;
+/**
+ * A throttling store's fault (the proxy's `slowdown-503`) answers its key for as long as the
+ * origin's back-off lasts (origin/load/negative-cache.ts): up to ORIGIN_SOURCE_BACKOFF_MAX_MS's
+ * default 10 s plus its 20 % jitter. Such a fault explains a 502 that long after it.
+ */
+const REMEMBERED_FAULT_MS = 12_000;
 const INJECTED: ReadonlySet<string> = new Set(FAULT_KINDS);
 /** Error codes the origin gives when storage failed. */
 const STORAGE_CODES = new Set(['SOURCE_UNAVAILABLE', 'SOURCE_TIMEOUT']);
@@ -108,6 +114,7 @@ export async function runSoak(ctx: ScenarioContext, roundNo: number): Promise<Ru
   const { load, counters, settled, faults, samples: memorySamples } = run.value;
   const all = load.outcomes;
   const storageCaused = faultExplains(faults, load.startedAtEpochMs);
+  const lastFault = lastFaultBefore(faults, load.startedAtEpochMs);
   const good = all.filter((o) => o.request.kind === 'good-new' || o.request.kind === 'good-repeat');
   const served = good.filter((o) => o.correct || o.status === 304);
   const badInput = all.filter((o) => BAD_INPUT_KINDS.has(o.request.kind));
@@ -159,7 +166,7 @@ export async function runSoak(ctx: ScenarioContext, roundNo: number): Promise<Ru
           .map((label) => [label, countBy(badInput.filter((o) => `${o.request.kind} ${o.request.label}` === label), answerKey)]),
       ),
       bad_input_5xx: badInput5xx.length,
-      bad_input_5xx_samples: badInput5xx.slice(0, 5).map((o) => `${o.request.label} → ${answerKey(o)}`),
+      bad_input_5xx_samples: badInput5xx.slice(0, 5).map((o) => `${o.request.label} → ${answerKey(o)} (${lastFault(o)})`),
       storage_5xx: storage5xx.length,
       storage_5xx_by_code: countBy(storage5xx, answerKey),
       other_5xx: other5xx.length,
@@ -243,13 +250,28 @@ async function settle(origin: RunningOriginProcess): Promise<{ readonly [key: st
  * while it ran: a fault it injected, s3rver failing, or the origin giving up on an answer.
  */
 function faultExplains(log: FaultLog, startedAtEpochMs: number): (o: Outcome<SoakRequest>) => boolean {
-  const byKey = new Map<string, number[]>();
-  for (const f of log.faults) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f.at]);
+  const byKey = faultsByKey(log);
   return (o) => {
     if (o.errorCode === undefined || !STORAGE_CODES.has(o.errorCode)) return false;
-    const from = startedAtEpochMs + o.due - FAULT_SLACK_MS;
+    const due = startedAtEpochMs + o.due;
     const to = startedAtEpochMs + o.end + FAULT_SLACK_MS;
-    return (byKey.get(o.request.key) ?? []).some((at) => at >= from && at <= to);
+    return (byKey.get(o.request.key) ?? []).some((f) => f.at <= to && f.at >= due - (f.kind === 'slowdown-503' ? REMEMBERED_FAULT_MS : FAULT_SLACK_MS));
+  };
+}
+
+function faultsByKey(log: FaultLog): Map<string, FaultRecord[]> {
+  const byKey = new Map<string, FaultRecord[]>();
+  for (const f of log.faults) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f]);
+  return byKey;
+}
+
+/** The last fault on the request's key before its answer, and how long before it was due: for a 5xx left unexplained. */
+function lastFaultBefore(log: FaultLog, startedAtEpochMs: number): (o: Outcome<SoakRequest>) => string {
+  const byKey = faultsByKey(log);
+  return (o) => {
+    const end = startedAtEpochMs + o.end;
+    const last = (byKey.get(o.request.key) ?? []).filter((f) => f.at <= end).at(-1);
+    return last === undefined ? 'no fault on this key before it' : `last fault on this key: ${last.kind}, ${((startedAtEpochMs + o.due - last.at) / 1000).toFixed(1)} s before it was due`;
   };
 }
 

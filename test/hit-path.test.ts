@@ -14,10 +14,10 @@ import { createOriginParts, type OriginParts } from '../origin/create-origin.js'
 import { serveImage } from '../origin/flow/serve-image.js';
 import { createHitPath, type HitPathDeps } from '../origin/http/hit-path.js';
 import { createInFlight } from '../origin/http/in-flight.js';
-import { buildServer, type Server } from '../origin/http/server.js';
+import type { Server } from '../origin/http/server.js';
 import { createSource } from '../origin/sources/create-source.js';
 import { SAMPLES } from '../support/paths.js';
-import { metricValue, rawGet, type RawResponse } from './helpers/origin.js';
+import { metricValue, rawGet, serverOverParts, type RawResponse } from './helpers/origin.js';
 
 const AUTH = 'x-origin-auth';
 const SECRET = 'hit-path-test-shared-secret-0123456789';
@@ -59,18 +59,8 @@ async function startPair(env: Record<string, string>): Promise<Pair> {
 
 async function side(config: Config, parts: OriginParts, hitPath: boolean): Promise<Side> {
   const lines: Record<string, unknown>[] = [];
-  const server = buildServer({
-    flow: parts.flow,
-    metrics: parts.metrics,
-    errorCacheControl: config.responses.errorCacheControl,
-    requestDeadlineMs: config.load.requestDeadlineMs,
-    connections: config.server.connections,
-    requiredHeader: config.server.requiredHeader,
-    cors: config.delivery.cors,
-    logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }),
-    isReady: () => true,
-    hitPath,
-  });
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const server = serverOverParts(config, parts, { logger, hitPath });
   await server.app.listen({ host: '127.0.0.1', port: 0 });
   return { base: `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`, server, lines };
 }

@@ -8,16 +8,14 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { pino } from 'pino';
 import { loadConfig, type Config } from '../origin/config.js';
 import { createOriginParts, type OriginParts } from '../origin/create-origin.js';
 import { createRequestMemo } from '../origin/flow/request-memo.js';
 import type { FlowDeps } from '../origin/flow/serve-image.js';
-import { buildServer } from '../origin/http/server.js';
 import { signPathAndQuery } from '../origin/signing.js';
 import { createSource } from '../origin/sources/create-source.js';
 import { SAMPLES } from '../support/paths.js';
-import { jsonError, metricValue, rawGet, type RawResponse } from './helpers/origin.js';
+import { jsonError, metricValue, rawGet, serverOverParts, type RawResponse } from './helpers/origin.js';
 
 const SIGNING_KEY = 'memo-test-signing-key-0123456789';
 const AUTH = 'X-Origin-Auth';
@@ -57,17 +55,7 @@ async function startPair(env: Record<string, string>): Promise<Pair> {
 }
 
 function serverFor(config: Config, parts: OriginParts, flow: FlowDeps) {
-  return buildServer({
-    flow,
-    metrics: parts.metrics,
-    errorCacheControl: config.responses.errorCacheControl,
-    requestDeadlineMs: config.load.requestDeadlineMs,
-    connections: config.server.connections,
-    requiredHeader: config.server.requiredHeader,
-    cors: config.delivery.cors,
-    logger: pino({ level: 'silent' }),
-    isReady: () => true,
-  }).app;
+  return serverOverParts(config, parts, { flow }).app;
 }
 
 /** Everything but what describes the moment or the connection. */

@@ -113,8 +113,9 @@ export async function runSoak(ctx: ScenarioContext, roundNo: number): Promise<Ru
 
   const { load, counters, settled, faults, samples: memorySamples } = run.value;
   const all = load.outcomes;
-  const storageCaused = faultExplains(faults, load.startedAtEpochMs);
-  const lastFault = lastFaultBefore(faults, load.startedAtEpochMs);
+  const faultsOnKey = faultsByKey(faults);
+  const storageCaused = faultExplains(faultsOnKey, load.startedAtEpochMs);
+  const lastFault = lastFaultBefore(faultsOnKey, load.startedAtEpochMs);
   const good = all.filter((o) => o.request.kind === 'good-new' || o.request.kind === 'good-repeat');
   const served = good.filter((o) => o.correct || o.status === 304);
   const badInput = all.filter((o) => BAD_INPUT_KINDS.has(o.request.kind));
@@ -249,8 +250,7 @@ async function settle(origin: RunningOriginProcess): Promise<{ readonly [key: st
  * True when the request's 5xx says storage failed and the failing proxy logged trouble on its key
  * while it ran: a fault it injected, s3rver failing, or the origin giving up on an answer.
  */
-function faultExplains(log: FaultLog, startedAtEpochMs: number): (o: Outcome<SoakRequest>) => boolean {
-  const byKey = faultsByKey(log);
+function faultExplains(byKey: FaultsByKey, startedAtEpochMs: number): (o: Outcome<SoakRequest>) => boolean {
   return (o) => {
     if (o.errorCode === undefined || !STORAGE_CODES.has(o.errorCode)) return false;
     const due = startedAtEpochMs + o.due;
@@ -259,15 +259,16 @@ function faultExplains(log: FaultLog, startedAtEpochMs: number): (o: Outcome<Soa
   };
 }
 
-function faultsByKey(log: FaultLog): Map<string, FaultRecord[]> {
+type FaultsByKey = ReadonlyMap<string, readonly FaultRecord[]>;
+
+function faultsByKey(log: FaultLog): FaultsByKey {
   const byKey = new Map<string, FaultRecord[]>();
   for (const f of log.faults) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f]);
   return byKey;
 }
 
 /** The last fault on the request's key before its answer, and how long before it was due: for a 5xx left unexplained. */
-function lastFaultBefore(log: FaultLog, startedAtEpochMs: number): (o: Outcome<SoakRequest>) => string {
-  const byKey = faultsByKey(log);
+function lastFaultBefore(byKey: FaultsByKey, startedAtEpochMs: number): (o: Outcome<SoakRequest>) => string {
   return (o) => {
     const end = startedAtEpochMs + o.end;
     const last = (byKey.get(o.request.key) ?? []).filter((f) => f.at <= end).at(-1);

@@ -97,7 +97,7 @@ export function answerKept(deps: FlowDeps, req: RawRequest): ImageResponse | und
   const kept = deps.variants.lookupHit(job);
   // A block drops the key's variants from the tier when it is read; until then the flow refuses it.
   if (kept === undefined || deps.isBlocked?.(job.key)) return undefined;
-  return answer({ ifNoneMatch: req.header('if-none-match'), ifModifiedSince: req.header('if-modified-since') }, policy, job, kept, true);
+  return answer(conditionsOf(req), policy, job, kept, true);
 }
 
 export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<ImageResponse> {
@@ -110,7 +110,7 @@ export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<
     return answerBlocked(deps, req, error);
   }
   const { job, policy } = planned;
-  const conditions = { ifNoneMatch: req.header('if-none-match'), ifModifiedSince: req.header('if-modified-since') };
+  const conditions = conditionsOf(req);
   try {
     return await produceAndAnswer(deps, req, conditions, policy, job);
   } catch (error) {
@@ -120,6 +120,10 @@ export async function serveImage(deps: FlowDeps, req: IncomingRequest): Promise<
     const fallbackConditions = fallback.conditional ? conditions : {};
     return answerFallback(deps.fallback, () => produceAndAnswer(deps, req, fallbackConditions, fallback.policy, fallback.job));
   }
+}
+
+function conditionsOf(req: RawRequest): ConditionalHeaders {
+  return { ifNoneMatch: req.header('if-none-match'), ifModifiedSince: req.header('if-modified-since') };
 }
 
 /** A blocked key: the fallback image planned as for a missing source (the block's key replaced), else the 451. */

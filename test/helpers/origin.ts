@@ -6,7 +6,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../origin/config.js';
-import { createOrigin, type Origin } from '../../origin/create-origin.js';
+import { createOrigin, type Origin, type OriginParts } from '../../origin/create-origin.js';
+import { buildServer, type Server, type ServerOptions } from '../../origin/http/server.js';
 import { createSource } from '../../origin/sources/create-source.js';
 import type { ImageSource } from '../../origin/sources/source.js';
 
@@ -60,6 +61,25 @@ export async function startOrigin(env: Record<string, string>, logTo?: { write(l
       await source.close();
     },
   };
+}
+
+/**
+ * A server over one origin's parts, configured as `createOrigin` configures it (silent, always
+ * ready); `overrides` replace options, so two servers over the same parts can differ in one.
+ */
+export function serverOverParts(config: Config, parts: OriginParts, overrides: Partial<ServerOptions> = {}): Server {
+  return buildServer({
+    flow: parts.flow,
+    metrics: parts.metrics,
+    errorCacheControl: config.responses.errorCacheControl,
+    requestDeadlineMs: config.load.requestDeadlineMs,
+    connections: config.server.connections,
+    requiredHeader: config.server.requiredHeader,
+    cors: config.delivery.cors,
+    logger: pino({ level: 'silent' }),
+    isReady: () => true,
+    ...overrides,
+  });
 }
 
 /** The value of one sample in Prometheus text, e.g. `metricValue(text, 'image_origin_transforms_total{format="webp"}')`; 0 when absent. */

@@ -5,7 +5,7 @@
  * chunks the process loaded are read for the modules esbuild put in them.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,4 +56,15 @@ test('an S3 source does load them (the check above can fail)', async () => {
   const env = { ORIGIN_SOURCE: 's3://photos', S3_ENDPOINT: `http://127.0.0.1:${await freePort()}`, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test-secret' };
   const loaded = await packagesLoaded('s3-source', env);
   for (const name of NETWORK_ONLY) assert.ok(loaded.has(name), `${name} not loaded for an S3 source`);
+});
+
+test("the bundle takes Node's own modules through require, not import", async () => {
+  // An `import` of a builtin makes Node read every export once, running its lazy getters (on
+  // Node >= 22 node:http's load Node's bundled undici); origin/startup/bundle.ts turns them into
+  // `require`. Only the banner's `node:module`, which makes that require, stays an import.
+  const chunks = path.join(PROJECT_ROOT, 'dist', 'origin', 'chunks');
+  const files = [path.join(PROJECT_ROOT, 'dist', 'origin', 'main.js'), ...(await readdir(chunks)).filter((f) => f.endsWith('.js')).map((f) => path.join(chunks, f))];
+  const imported = new Set<string>();
+  for (const file of files) for (const m of (await readFile(file, 'utf8')).matchAll(/(?:from|import)\s*["'](node:[\w/]+)["']/g)) imported.add(m[1]!);
+  assert.deepEqual([...imported], ['node:module']);
 });

@@ -99,7 +99,7 @@ export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Pro
   const signal = io.signal ?? new AbortController().signal;
   const startedAt = new Date();
   const t0 = performance.now();
-  const environment = describeEnvironment();
+  const environment = describeEnvironment(options.node);
   const allocator = chooseAllocator(options.allocator);
   const { tool, why: toolWhy } = chooseTool(options.tool);
   const file = options.out ?? defaultResultsFile(options, startedAt);
@@ -111,11 +111,12 @@ export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Pro
   let imageSet: { kind: string; description: string; width: number; height: number; bytes: number }[] = [];
   let layoutDescriptions: { key: string; description: string }[] = [];
 
-  log(`image-origin benchmark (${options.mode}): node ${environment.node}, sharp ${environment.sharp}, libvips ${environment.libvips}`);
+  log(`image-origin benchmark (${options.mode}): node ${environment.node}${environment.origin_node === environment.node ? '' : ` (origin on ${environment.origin_node})`}, sharp ${environment.sharp}, libvips ${environment.libvips}`);
   log(`cpu: ${environment.cpu_model} x ${environment.cores} (available ${environment.available_parallelism}), ${environment.memory_gib} GiB, host ${environment.host}`);
   log(`origin allocator: ${allocator.name} (${allocator.why}); hot load tool: ${tool} (${toolWhy})`);
 
   const origin: OriginSettings = {
+    node: options.node ?? process.execPath,
     transformConcurrency: DEFAULT_TRANSFORM_CONCURRENCY,
     jemallocPath: allocator.path,
     env: ORIGIN_ENV,

@@ -85,6 +85,8 @@ function commit(): string {
 export interface Environment {
   readonly host: string;
   readonly node: string;
+  /** The origin processes' Node.js (`--node`), when it is not the benchmark's own. */
+  readonly origin_node: string;
   readonly sharp: string;
   readonly libvips: string;
   readonly cpu_model: string;
@@ -98,11 +100,12 @@ export interface Environment {
   readonly loadavg_start: readonly number[];
 }
 
-export function describeEnvironment(): Environment {
+export function describeEnvironment(originNode: string = process.execPath): Environment {
   const cpus = os.cpus();
   return {
     host: os.hostname(),
     node: process.version,
+    origin_node: originNode === process.execPath ? process.version : execFileSync(originNode, ['--version'], { encoding: 'utf8' }).trim(),
     sharp: sharp.versions.sharp ?? 'unknown',
     libvips: sharp.versions.vips,
     cpu_model: cpus[0]?.model.trim() ?? 'unknown',

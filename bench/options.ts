@@ -46,6 +46,8 @@ export interface BenchOptions {
   readonly profile: readonly ProfiledScenario[];
   readonly allocator: AllocatorChoice;
   readonly tool: ToolChoice;
+  /** The Node.js binary the origin processes run on (`--node`; default: the one running the benchmark). */
+  readonly node?: string;
   /** Results JSON path; default bench/results/<date>-<host>[-quick].json. */
   readonly out?: string;
 }
@@ -93,6 +95,8 @@ export const USAGE = `usage: npm run bench -- [options]
                         scenarios (${PROFILABLE.join(', ')}); default cold
   --allocator <a>       auto (jemalloc when installed, as the Docker image), glibc or jemalloc
   --tool <t>            hot load generator: auto (wrk when installed), wrk or autocannon
+  --node <path>         run the origin processes on this Node.js binary (e.g. the Docker image's
+                        version, to measure its start-up); everything else stays on this one
   --out <file>          results JSON (default bench/results/<date>-<host>.json)`;
 
 export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
@@ -137,6 +141,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
         break;
       case '--tool':
         overrides.tool = oneOf(value(), ['auto', 'wrk', 'autocannon'] as const, flag);
+        break;
+      case '--node':
+        overrides.node = value();
         break;
       case '--out':
         overrides.out = value();

@@ -13,6 +13,8 @@ import { processMaps, processMemory } from './system.js';
 const MAIN = fileURLToPath(new URL('../origin/main.js', import.meta.url));
 
 export interface OriginSettings {
+  /** The Node.js binary the origin runs on. */
+  readonly node: string;
   /** ORIGIN_TRANSFORM_CONCURRENCY: also the concurrency of `limit`. */
   readonly transformConcurrency: number;
   /** Preloaded allocator library, or undefined for glibc's malloc. */
@@ -121,7 +123,7 @@ export async function startOriginProcess(
   const args = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
 
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...args, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(settings.node, [...args, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = children.track(options.role, child);
   let lines = 0;
   child.stdout?.on('data', (chunk: string | Buffer) => void (lines += String(chunk).split('\n').length - 1));

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const run = await runBenchmark(options, { log: (line) => console.error(line), signal: controller.signal });
   const env = run.results.environment;
   console.log(`\nimage-origin benchmark, ${options.mode} (${options.rounds} round${options.rounds > 1 ? 's' : ''}), ${run.results.started}`);
-  console.log(`node ${env.node}, sharp ${env.sharp}, libvips ${env.libvips}; ${env.cpu_model} x ${env.cores}; commit ${env.commit}`);
+  console.log(`node ${env.node}${env.origin_node === env.node ? '' : ` (origin on ${env.origin_node})`}, sharp ${env.sharp}, libvips ${env.libvips}; ${env.cpu_model} x ${env.cores}; commit ${env.commit}`);
   console.log(
     `origin allocator ${run.allocator.name}${run.allocator.mapped === false ? ' (NOT mapped: LD_PRELOAD failed)' : ''}; ` +
       `hot load tool ${run.tool}; CPU in cores (1.00 = one core busy); steal = CPU time the hypervisor took`,

@@ -26,8 +26,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The npm packages inside the project's own modules the origin loaded until it served `image`. */
-async function packagesLoaded(name: string, env: Record<string, string>, image?: string): Promise<Set<string>> {
+/** The npm modules (`undici/lib/…`) the origin loaded until it served `image`: files it read, and those esbuild put in the chunks it read. */
+async function modulesLoaded(name: string, env: Record<string, string>, image?: string): Promise<Set<string>> {
   const record = path.join(dir, `${name}.txt`);
   const origin = await startOriginProcess(name, { ...env, RECORD_LOADS_TO: record }, ['--import', RECORDER]);
   try {
@@ -35,16 +35,24 @@ async function packagesLoaded(name: string, env: Record<string, string>, image?:
   } finally {
     await origin.stop();
   }
-  const packages = new Set<string>();
-  const PACKAGE = /node_modules\/((?:@[^/]+\/)?[^/]+)\//;
+  const modules = new Set<string>();
+  const MODULE = /node_modules\/(\S+)/;
   for (const url of (await readFile(record, 'utf8')).split('\n').filter((u) => u.startsWith('file:'))) {
-    const direct = PACKAGE.exec(url)?.[1];
-    if (direct) packages.add(direct);
+    const direct = MODULE.exec(url)?.[1];
+    if (direct) modules.add(direct);
     // esbuild heads each bundled module with its path (`// node_modules/undici/index.js`).
-    else if (url.includes('/dist/')) for (const m of (await readFile(fileURLToPath(url), 'utf8')).matchAll(new RegExp(`^// ${PACKAGE.source}`, 'gm'))) packages.add(m[1]!);
+    else if (url.includes('/dist/')) for (const m of (await readFile(fileURLToPath(url), 'utf8')).matchAll(new RegExp(`^// ${MODULE.source}`, 'gm'))) modules.add(m[1]!);
   }
-  return packages;
+  return modules;
 }
+
+/** The npm packages of those modules. */
+async function packagesLoaded(name: string, env: Record<string, string>, image?: string): Promise<Set<string>> {
+  const modules = await modulesLoaded(name, env, image);
+  return new Set([...modules].map((m) => /^(?:@[^/]+\/)?[^/]+/.exec(m)![0]));
+}
+
+const s3Env = async () => ({ ORIGIN_SOURCE: 's3://photos', S3_ENDPOINT: `http://127.0.0.1:${await freePort()}`, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test-secret' });
 
 test('the folder source serves its first image without loading undici or aws4', async () => {
   const loaded = await packagesLoaded('fs-source', {}, '/evening-glow.jpg?w=64');
@@ -53,9 +61,16 @@ test('the folder source serves its first image without loading undici or aws4', 
 });
 
 test('an S3 source does load them (the check above can fail)', async () => {
-  const env = { ORIGIN_SOURCE: 's3://photos', S3_ENDPOINT: `http://127.0.0.1:${await freePort()}`, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test-secret' };
-  const loaded = await packagesLoaded('s3-source', env);
+  const loaded = await packagesLoaded('s3-source', await s3Env());
   for (const name of NETWORK_ONLY) assert.ok(loaded.has(name), `${name} not loaded for an S3 source`);
+});
+
+test("an S3 source loads undici's Agent, not its index (fetch, WebSocket, mocks)", async () => {
+  const undici = [...(await modulesLoaded('s3-source-undici', await s3Env()))].filter((m) => m.startsWith('undici/'));
+  assert.ok(undici.includes('undici/lib/dispatcher/agent.js'), `undici's Agent loaded: ${undici.join(', ')}`);
+  for (const part of ['undici/index.js', 'undici/lib/web/websocket/', 'undici/lib/mock/', 'undici/lib/cache/']) {
+    assert.deepEqual(undici.filter((m) => m.startsWith(part)), [], `${part} loaded for an S3 source`);
+  }
 });
 
 test("the bundle takes Node's own modules through require, not import", async () => {

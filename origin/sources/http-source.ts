@@ -8,7 +8,8 @@
  * or is closed.
  */
 import { isIP } from 'node:net';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent } from './undici-agent.js';
 import { ConfigError, type FetchConfig, type SourceConfig } from '../config.js';
 import { NotFoundError, SourceUnavailableError } from '../errors.js';
 import type { ImageSource, SourceKey, SourceObject, SourceStat } from './source.js';

@@ -6,7 +6,8 @@
  * HEAD is followed by a one-byte ranged GET whose error body tells a missing key from a
  * credential or bucket problem. Credentials stay inside the signing step: never in messages.
  */
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent } from './undici-agent.js';
 import type { FetchConfig, SourceConfig } from '../config.js';
 import type { ImageSource, SourceKey, SourceObject, SourceStat } from './source.js';
 import { readBodyWithLimit, type HeaderValue } from './read-body.js';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { costClass, createDegradePolicy, FULL_QUALITY_SHARE } from '../origin/load/degrade-policy.js';
+import { costClass, createDegradePolicy, FULL_QUALITY_SHARE, neighbourEstimate, type CostClass } from '../origin/load/degrade-policy.js';
 
 const cheap = costClass('auto-avif', false, 200 * 200, 100_000);
 const expensive = costClass('auto-avif', false, 2048 * 2048, 4_000_000);
@@ -73,5 +73,30 @@ describe('degrade policy', () => {
     time.advance(100);
     assert.equal(policy.shouldDegrade(expensive, true), true);
     assert.equal(policy.shouldDegrade(cheap, true), false);
+  });
+
+  test('an untimed class is estimated from the nearest timed class of its format: doubled per power of two larger, never halved', () => {
+    const timed = new Map<CostClass, number>([
+      [costClass('auto-webp', false, 2 ** 16, 2 ** 17), 40],
+      [costClass('auto-webp', false, 2 ** 20, 2 ** 17), 300],
+    ]);
+    assert.equal(neighbourEstimate(costClass('auto-webp', false, 2 ** 17, 2 ** 17), timed), 80, 'twice the pixels of the 40 ms class');
+    assert.equal(neighbourEstimate(costClass('auto-webp', false, 2 ** 16, 2 ** 19), timed), 160, 'a source four times as large');
+    assert.equal(neighbourEstimate(costClass('auto-webp', false, 2 ** 13, 2 ** 17), timed), 40, 'a smaller output costs at least as much');
+    assert.equal(neighbourEstimate(costClass('auto-webp', false, 2 ** 21, 2 ** 17), timed), 600, 'the larger neighbour, scaled');
+    assert.equal(neighbourEstimate(costClass('auto-avif', false, 2 ** 16, 2 ** 17), timed), Infinity, 'another format');
+    assert.equal(neighbourEstimate(costClass('auto-webp', true, 2 ** 16, 2 ** 17), timed), Infinity, 'the economy settings');
+  });
+
+  test('under pressure a new size next to a cheap timed one keeps full quality; a far larger one is degraded', () => {
+    const time = clock();
+    const policy = createDegradePolicy({ concurrency: 2, now: time.now });
+    policy.observe(cheap, 15);
+    policy.observe(expensive, 900);
+    for (let i = 0; i < 10; i++) policy.shouldDegrade(i < 3 ? cheap : expensive, false);
+    time.advance(100);
+    // 300x300 is the next power of two of pixels after 200x200: never timed, estimated at 30 ms.
+    assert.equal(policy.shouldDegrade(costClass('auto-avif', false, 300 * 300, 100_000), true), false, 'a thumbnail a little larger');
+    assert.equal(policy.shouldDegrade(costClass('auto-avif', false, 4096 * 4096, 8_000_000), true), true, 'four times the pixels of the expensive one');
   });
 });

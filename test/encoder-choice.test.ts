@@ -43,7 +43,8 @@ describe('encoder settings', () => {
     assert.deepEqual(encoderOptions('jpeg', 80, false, CHEAP).options, { quality: 80, quantisationTable: 5, progressive: true });
     assert.deepEqual(encoderOptions('jpeg', 80, true).options, { quality: 80, quantisationTable: 5, progressive: true });
     assert.deepEqual(encoderOptions('webp', 80, false, { ...DEFAULT_ENCODERS, webpEffort: 6 }).options, { quality: 80, effort: 6 });
-    assert.deepEqual(encoderOptions('webp', 80, true, { ...DEFAULT_ENCODERS, webpEffort: 1 }).options, { quality: 80, effort: 1 });
+    assert.deepEqual(encoderOptions('webp', 80, true).options, { quality: 80, effort: 0 });
+    assert.deepEqual(encoderOptions('webp', 80, true, { ...DEFAULT_ENCODERS, webpEffort: 1 }).options, { quality: 80, effort: 0 });
     assert.deepEqual(encoderOptions('avif', 50).options, { quality: 50, effort: 2 });
     assert.deepEqual(encoderOptions('avif', 50, false, { ...DEFAULT_ENCODERS, avifEffort: 4, avifBitDepth: 10 }).options, { quality: 50, effort: 4, bitdepth: 10 });
     assert.deepEqual(encoderOptions('avif', 50, true, { ...DEFAULT_ENCODERS, avifBitDepth: 10 }).options, { quality: 50, effort: 2, chromaSubsampling: '4:2:0' });

@@ -112,8 +112,14 @@ export const isDefaultEncoders = (choice: EncoderChoice) =>
   choice.avifEffort === DEFAULT_ENCODERS.avifEffort &&
   choice.avifBitDepth === DEFAULT_ENCODERS.avifBitDepth;
 
-/** The economy settings' efforts: never above the operator's own. */
-const ECONOMY_EFFORT = { webp: 2, avif: 2 } as const;
+/**
+ * The economy settings' efforts: never above the operator's own. WebP effort 0: at equal score 77
+ * (27 cases, 9 corpus photos at 400/800/1080 px, one core; `encoder-settings.js --at-score 77
+ * --only webp`, 2026-12-06) 1.36x effort 5's bytes for 0.30x its encode CPU, against effort 2's
+ * 1.07x for 0.42x. An economy answer lives minutes at the CDN, so its CPU is what counts: under 4x
+ * overload effort 0 took goodput from 2.88-3.02x cold to 3.19-3.68x (README "Running at peak").
+ */
+const ECONOMY_EFFORT = { webp: 0, avif: 2 } as const;
 
 /**
  * `economy` is the cheaper setting used when the origin is under pressure (the response is then
@@ -143,7 +149,7 @@ export function encoderOptions(format: OutputFormat, quality: number | undefined
       // variants fell from 18.7 to 3.2 images/s on 2 cores (`limit`, 2026-12-01) and a 640 px WebP
       // with alpha took 3.7 s: peak capacity, not the cost model, rules effort 6 out. libwebp's
       // `photo`/`picture` presets save another 0.9 % on photos only, and would tune screenshots and
-      // drawings for photos: default preset. Effort 2 is 1.04x for 0.45x (the economy setting).
+      // drawings for photos: default preset. Effort 2 is 1.04x for 0.45x; economy uses 0 (ECONOMY_EFFORT).
       // smartSubsample 0.995x for 2.2x and smartDeblock 0.977x for 5.5x: off.
       return { format, options: { quality: q, effort: economy ? Math.min(ECONOMY_EFFORT.webp, choice.webpEffort) : choice.webpEffort } };
     case 'avif':

@@ -44,6 +44,7 @@ const CANDIDATES: readonly Candidate[] = [
   { label: 'effort 3, 4:4:4, 10 bit', format: 'avif', options: avif(3, '4:4:4', { bitdepth: 10 }) },
   { label: 'effort 4 (sharp default)', format: 'webp', options: webp({ effort: 4 }) },
   { label: 'effort 2', format: 'webp', options: webp({ effort: 2 }) },
+  { label: 'effort 0 (economy)', format: 'webp', options: webp({ effort: 0 }) },
   { label: 'effort 6', format: 'webp', options: webp({ effort: 6 }) },
   { label: 'effort 4, smartSubsample', format: 'webp', options: webp({ effort: 4, smartSubsample: true }) },
   { label: 'effort 5', format: 'webp', options: webp({ effort: 5 }), current: true },

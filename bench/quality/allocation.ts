@@ -129,8 +129,14 @@ function compare(format: LossyFormat, curves: readonly PhotoCurves[], at: number
     const choose = (lambda: number) => curves.map((curve) => grid.reduce((best, q) => (value(curve, q, lambda) > value(curve, best, lambda) ? q : best), grid[0]!));
     return allocate(choose(solve((lambda) => -allocate(choose(lambda)).mean, -at, 0, 1e4)));
   };
-  const oracle = bySlope((curve, q, lambda) => variantsAt(curve, q).mean - (lambda * variantsAt(curve, q).bytes) / 1e6);
-  const probed = bySlope((curve, q, lambda) => probeAt(curve, q).score - lambda * probeAt(curve, q).bytes);
+  const oracle = bySlope((curve, q, lambda) => {
+    const variants = variantsAt(curve, q);
+    return variants.mean - (lambda * variants.bytes) / 1e6;
+  });
+  const probed = bySlope((curve, q, lambda) => {
+    const probe = probeAt(curve, q);
+    return probe.score - lambda * probe.bytes;
+  });
   const fixedQuality = solve((q) => uniform(q).mean, at, sweep[0]!, sweep.at(-1)!);
   const raised = allocate(curves.map((curve) => grid.find((q) => q >= fixedQuality && variantsAt(curve, q).worst >= floor) ?? sweep.at(-1)!));
   const row = (label: string, t: Totals) =>

@@ -17,6 +17,12 @@ export interface SavedProfile {
   readonly idleShare: number;
   /** Functions with the most self time on the main thread, as `share name (file:line)`. */
   readonly top: readonly string[];
+  /**
+   * Gaps between samples longer than 3 and 10 ms, and the longest: V8 samples the main thread
+   * every millisecond even when it is idle or collecting garbage, so a gap means the thread (or
+   * the sampler) waited for a core.
+   */
+  readonly stalls: { readonly over3Ms: number; readonly over10Ms: number; readonly longestMs: number };
 }
 
 interface CallFrame {
@@ -35,7 +41,7 @@ interface CpuProfile {
  * Self time per function. V8 samples only JavaScript threads: libvips' own threads (where the
  * transforms run) show up as the main thread being idle while it waits for them.
  */
-function summarize(profile: CpuProfile, count: number): { idleShare: number; top: string[] } {
+function summarize(profile: CpuProfile, count: number): Pick<SavedProfile, 'idleShare' | 'top' | 'stalls'> {
   const frames = new Map((profile.nodes ?? []).map((n) => [n.id, n.callFrame]));
   const self = new Map<string, number>();
   let total = 0;
@@ -56,7 +62,13 @@ function summarize(profile: CpuProfile, count: number): { idleShare: number; top
     .sort((a, b) => b[1] - a[1])
     .slice(0, count)
     .map(([name, dt]) => `${((dt / Math.max(1, total)) * 100).toFixed(1)}% ${name}`);
-  return { idleShare: total > 0 ? idle / total : 0, top };
+  const gaps = profile.timeDeltas ?? [];
+  const stalls = {
+    over3Ms: gaps.filter((dt) => dt > 3_000).length,
+    over10Ms: gaps.filter((dt) => dt > 10_000).length,
+    longestMs: Math.round(Math.max(0, ...gaps) / 100) / 10,
+  };
+  return { idleShare: total > 0 ? idle / total : 0, top, stalls };
 }
 
 export async function collectProfile(dir: string, pid: number, out: string): Promise<SavedProfile> {

@@ -59,6 +59,8 @@ export async function withOrigin<T>(
     ctx.log(`  CPU profile of the origin during ${run.name}: ${profile.path} (${profile.samples} samples)`);
     ctx.log(`  main thread idle ${(profile.idleShare * 100).toFixed(1)}% (libvips' threads, where transforms run, are not sampled); top self time:`);
     for (const line of profile.top) ctx.log(`    ${line}`);
+    const { over3Ms, over10Ms, longestMs } = profile.stalls;
+    ctx.log(`  main thread not sampled for over 3 ms ${over3Ms} times (over 10 ms ${over10Ms}, longest ${longestMs} ms): it waited for a core`);
   }
   const lastLine = origin.logTail().split('\n').filter(Boolean).pop();
   return {
@@ -87,7 +89,7 @@ export function originRunFigures(load: LoadResult<ImageRequest>, counters: Origi
 /** The profile's summary for a run's `extra` (null when not profiled). */
 export function profileFigures(profile: SavedProfile | undefined): Json {
   return profile
-    ? { path: profile.path, bytes: profile.bytes, nodes: profile.nodes, samples: profile.samples, idle_share: round(profile.idleShare, 3), top: profile.top }
+    ? { path: profile.path, bytes: profile.bytes, nodes: profile.nodes, samples: profile.samples, idle_share: round(profile.idleShare, 3), top: profile.top, stalls: profile.stalls }
     : null;
 }
 

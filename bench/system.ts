@@ -34,6 +34,8 @@ export interface Memory {
   readonly rss: number;
   /** Peak resident set size since the process started (VmHWM), in bytes. */
   readonly peak: number;
+  /** Resident pages mapped from files now (RssFile: the Node binary, libvips), in bytes. */
+  readonly file: number;
 }
 
 export function processMemory(pid: number): Memory | undefined {
@@ -42,7 +44,8 @@ export function processMemory(pid: number): Memory | undefined {
   const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
   const rss = kib('VmRSS');
   const peak = kib('VmHWM');
-  return Number.isFinite(rss) && Number.isFinite(peak) ? { rss, peak } : undefined;
+  const file = kib('RssFile');
+  return Number.isFinite(rss) && Number.isFinite(peak) ? { rss, peak, file: Number.isFinite(file) ? file : 0 } : undefined;
 }
 
 /** The processes `pid` started and still runs (Linux's /proc children list), empty when unknown. */

@@ -178,20 +178,23 @@ const envSchema = z.object({
   ORIGIN_TRANSFORM_CONCURRENCY: int(1, 1024).default(DEFAULT_TRANSFORM_CONCURRENCY),
   ORIGIN_TRANSFORM_QUEUE: int(0, 100_000).default(32 * CORES),
   ORIGIN_TRANSFORM_WAIT_MS: int(1, 600_000).default(3_000),
-  // One 2048-px AVIF encode (about 90 MB) beside the small ones; a full-size 12 MP AVIF (250–350 MB) runs alone.
-  ORIGIN_TRANSFORM_MEMORY_BYTES: int(16 * MiB, 64 * 1024 * MiB).default(160 * MiB),
+  // One 2048-px AVIF encode (about 90 MB) beside the small ones; a full-size 12 MP AVIF (250–350 MB)
+  // runs alone. 128 rather than 160 MiB: peak RSS of the bench's social scenario 344 against 402 MB,
+  // at the same cold and overload rates (bench/results/2026-12-07-memory-*.json).
+  ORIGIN_TRANSFORM_MEMORY_BYTES: int(16 * MiB, 64 * 1024 * MiB).default(128 * MiB),
   ORIGIN_DEGRADE_QUEUE_DEPTH: int(0, 100_000).optional(),
   ORIGIN_FETCH_CONCURRENCY: int(1, 10_000).default(64),
   ORIGIN_FETCH_QUEUE: int(0, 100_000).default(1_024),
   ORIGIN_REQUEST_DEADLINE_MS: int(1, 3_600_000).default(30_000),
   // The tiers bridge seconds (a burst fanning out, misses from several CDN nodes): the CDN is the
   // long-term cache. Peak RSS of the bench's peer scenario by tier sizes (originals + variants +
-  // decodes): 128 + 128 + 64 MiB 534 MB, 96 + 64 + 32 463 MB, 64 + 64 + 32 414 MB (README "Memory").
-  ORIGIN_ORIGINALS_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(64 * MiB),
+  // decodes): 128 + 128 + 64 MiB 534 MB, 96 + 64 + 32 463 MB, 64 + 64 + 32 414 MB, 64 + 48 + 32
+  // 403 MB, 48 + 48 + 32 with the 128 MiB transform budget 381 MB (README "Memory").
+  ORIGIN_ORIGINALS_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(48 * MiB),
   ORIGIN_VARIANTS_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(48 * MiB),
   // Three 2048-px decodes (9.4 MB each), kept seconds: the originals a peak fans out at once.
   ORIGIN_DECODE_CACHE_BYTES: int(0, 64 * 1024 * MiB).default(32 * MiB),
-  // A quarter of the 64 MiB originals tier keeps a 16 MB original (a 48 MP phone photo) for its next variants.
+  // A quarter of the 48 MiB originals tier: an original up to 12 MB is kept for its next variants.
   ORIGIN_CACHE_MAX_ENTRY_SHARE: z.coerce.number().gt(0).max(1).default(0.25),
   // At least a second: "never expire" would keep a replaced source's old variants forever.
   // Unset: 300 s, or 60 s with a result store (other replicas drop a purged variant within that).

@@ -2,7 +2,7 @@
  * The low-priority render process pre-renders run in: it makes the same image as the server
  * would, every thread it runs work on is at nice 19 (Linux keeps a nice value per thread), a bad
  * source fails only its own job, a killed process fails the job it held and the next job starts a
- * new one, and an idle process leaves.
+ * new one, an idle process leaves, and the copies of the originals it was sent do not pile up.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { renderJob } from '../origin/load/render-job.js';
 import type { SourceKey } from '../origin/sources/source.js';
 import { DEFAULT_LIMITS } from '../transforms/limits.js';
 import { PROJECT_ROOT } from '../support/paths.js';
+import { sharp } from '../transforms/sharp.js';
 import { until } from './helpers/child-processes.js';
 import { decode, imageDistance } from './helpers/images.js';
 import { specFor } from './helpers/specs.js';
@@ -94,4 +95,28 @@ test('an idle process leaves', async () => {
   } finally {
     brief.close();
   }
+});
+
+/** Anonymous (heap) memory resident in a process (RssAnon), in bytes. */
+function anonymousMemory(pid: number): number {
+  return Number(/^RssAnon:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
+}
+
+const JOBS = 24;
+
+test('the copies of the originals sent to it do not pile up: it collects them after every job', async () => {
+  // A 7 MB original: each job arrives with its own copy of it.
+  const noise = await sharp({ create: { width: 2400, height: 2400, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+    .jpeg({ quality: 100 })
+    .toBuffer();
+  const small = job('w=48&fm=png');
+  await renderer.render(small, noise, {});
+  const before = anonymousMemory(renderer.pid!);
+  let grown = 0;
+  for (let i = 0; i < JOBS; i++) {
+    await renderer.render(small, noise, {});
+    grown = Math.max(grown, anonymousMemory(renderer.pid!) - before);
+  }
+  // Left to V8, the dead copies stayed until tens of megabytes had piled up.
+  assert.ok(grown < 4 * noise.byteLength, `grew up to ${(grown / 1e6).toFixed(1)} MB over ${JOBS} jobs of a ${(noise.byteLength / 1e6).toFixed(1)} MB original`);
 });

@@ -82,8 +82,9 @@ export function createBackgroundRenderer(options: BackgroundRendererOptions): Ba
 
   function start(): ChildProcess {
     if (!file) throw new Error('the background render process (origin/load/background-process.js) is missing from the build');
-    // The server's own flags (a profiler, an inspector) are not the child's.
-    const started = fork(file, [], { serialization: 'advanced', execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The server's own flags (a profiler, an inspector) are not the child's; it collects its
+    // garbage after every job (background-process.ts says why).
+    const started = fork(file, [], { serialization: 'advanced', execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     started.on('message', (message: ToParent) => {
       if (message.type === 'quality') {
         const lookup = pending.get(message.id)?.qualityFor;

@@ -61,8 +61,8 @@ export async function runUpload(ctx: ScenarioContext, roundNo: number): Promise<
     // Pre-renders run in a child of the origin (its low-priority render process): its memory counts
     // too, but not the pages it maps from the files the origin maps as well (the Node binary,
     // libvips: about 50 MB), which the pod holds once. The reported peak is the origin's
-    // high-water mark plus the child's less its file-backed share once sharp is loaded (an upper
-    // bound: the two peaks may not coincide); adding the two at each poll shows what the pod held at once.
+    // high-water mark plus the child's less its largest file-backed share (an upper bound: the two
+    // peaks may not coincide); adding the two at each poll shows what the pod held at once.
     let childPeak = 0;
     let childShared = 0;
     let together = 0;

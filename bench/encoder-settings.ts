@@ -31,6 +31,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import sharp, { type AnimationOptions, type Sharp } from 'sharp';
 import { DEFAULT_QUALITY_TARGET, encoderOptions, type EncoderOptions } from '../transforms/formats.js';
+import { flagValue } from './flag.js';
 import { runEqualScore } from './quality/equal-score.js';
 import { CORPUS, readCorpus } from '../support/corpus.js';
 import type { OutputFormat } from '../transforms/params.js';
@@ -649,18 +650,13 @@ function printSummary(summary: readonly SummaryRow[]): void {
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const atScoreFlag = process.argv.indexOf('--at-score');
-  if (atScoreFlag > 0) {
+  if (process.argv.includes('--at-score')) {
     // Equal-score mode (bench/quality/equal-score.ts): bytes and CPU at one SSIMULACRA2 score.
-    const option = (name: string) => {
-      const i = process.argv.indexOf(name);
-      return i > 0 ? process.argv[i + 1] : undefined;
-    };
-    const next = process.argv[atScoreFlag + 1];
+    const next = flagValue('--at-score');
     const target = next !== undefined && /^\d+(\.\d+)?$/.test(next) ? Number(next) : DEFAULT_QUALITY_TARGET;
-    const widths = (option('--widths') ?? '400,800,1080').split(',').map(Number);
-    const formats = option('--only')?.split(',').filter((f): f is 'avif' | 'webp' | 'jpeg' => f === 'avif' || f === 'webp' || f === 'jpeg');
-    await runEqualScore(target, widths, Number(option('--photos') ?? 9), option('--json'), formats, option('--labels')?.split(','));
+    const widths = (flagValue('--widths') ?? '400,800,1080').split(',').map(Number);
+    const formats = flagValue('--only')?.split(',').filter((f): f is 'avif' | 'webp' | 'jpeg' => f === 'avif' || f === 'webp' || f === 'jpeg');
+    await runEqualScore(target, widths, Number(flagValue('--photos') ?? 9), flagValue('--json'), formats, flagValue('--labels')?.split(','));
     return;
   }
   const args = parseArgs(process.argv.slice(2));

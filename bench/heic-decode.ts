@@ -22,8 +22,9 @@ import { readCorpus } from '../support/corpus.js';
 import { decodeHeic } from '../transforms/heic/decode-heic.js';
 import { heicToSharpInput } from '../transforms/heic/heic-input.js';
 import { DEFAULT_LIMITS } from '../transforms/limits.js';
+import { flagValue } from './flag.js';
 
-const reps = Number(process.argv[process.argv.indexOf('--reps') + 1]) || 7;
+const reps = Number(flagValue('--reps')) || 7;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function timed(run: () => Promise<unknown>): Promise<number> {

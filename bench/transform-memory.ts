@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { canonicalRequests } from './canonical-request.js';
 import { findJemalloc, withAllocator } from './environment.js';
+import { flagValue } from './flag.js';
 import { buildImageSet, type ImageKind } from './images.js';
 import type { ClientKind } from './workload.js';
 import { DEFAULT_LIMITS } from '../transforms/limits.js';
@@ -48,8 +49,7 @@ async function child(kind: ImageKind, query: string): Promise<void> {
 }
 
 function main(): void {
-  const runsAt = process.argv.indexOf('--runs');
-  const runs = runsAt === -1 ? 2 : Number(process.argv[runsAt + 1]);
+  const runs = Number(flagValue('--runs') ?? 2);
   const jemalloc = findJemalloc();
   console.log(`allocator: ${jemalloc ?? 'glibc (jemalloc not installed)'}`);
   console.log('| source | request | output | peak over the RSS before, MiB | estimate, MiB |\n|---|---|---|---|---|');

@@ -20,6 +20,7 @@ import { readCorpus } from '../../support/corpus.js';
 import { encoderOptions } from '../../transforms/formats.js';
 import { DEFAULT_LIMITS } from '../../transforms/limits.js';
 import { makeProbe } from '../../transforms/quality/probe-quality.js';
+import { flagValue } from '../flag.js';
 import {
   encodeReference,
   LOSSY_FORMATS,
@@ -123,7 +124,8 @@ function compare(format: LossyFormat, curves: readonly PhotoCurves[], at: number
   const allocate = (qualities: readonly number[]) =>
     totals(curves.flatMap((curve, i) => interpolate(sweep, (q) => curve.variants.get(q)!, qualities[i]!)));
   const uniform = (quality: number) => allocate(curves.map(() => quality));
-  const uniformAtMean = (mean: number) => uniform(solve((q) => uniform(q).mean, mean, sweep[0]!, sweep.at(-1)!));
+  const qualityAtMean = (mean: number) => solve((q) => uniform(q).mean, mean, sweep[0]!, sweep.at(-1)!);
+  const uniformAtMean = (mean: number) => uniform(qualityAtMean(mean));
   /** Each photo at the quality where `value` is highest; the multiplier is set so the variants' mean is `at`. */
   const bySlope = (value: (curve: PhotoCurves, quality: number, lambda: number) => number) => {
     const choose = (lambda: number) => curves.map((curve) => grid.reduce((best, q) => (value(curve, q, lambda) > value(curve, best, lambda) ? q : best), grid[0]!));
@@ -137,7 +139,7 @@ function compare(format: LossyFormat, curves: readonly PhotoCurves[], at: number
     const probe = probeAt(curve, q);
     return probe.score - lambda * probe.bytes;
   });
-  const fixedQuality = solve((q) => uniform(q).mean, at, sweep[0]!, sweep.at(-1)!);
+  const fixedQuality = qualityAtMean(at);
   const raised = allocate(curves.map((curve) => grid.find((q) => q >= fixedQuality && variantsAt(curve, q).worst >= floor) ?? sweep.at(-1)!));
   const row = (label: string, t: Totals) =>
     `| ${format} | ${label} | ${(t.bytes / 1024).toFixed(0)} KiB | ${t.mean.toFixed(2)} | ${t.worst.toFixed(1)} | ${(t.bytes / uniformAtMean(t.mean).bytes).toFixed(3)} |`;
@@ -150,13 +152,9 @@ function compare(format: LossyFormat, curves: readonly PhotoCurves[], at: number
 }
 
 async function main(): Promise<void> {
-  const flag = (name: string) => {
-    const i = process.argv.indexOf(name);
-    return i === -1 ? undefined : process.argv[i + 1];
-  };
-  const at = Number(flag('--at') ?? 77);
-  const floor = Number(flag('--floor') ?? at - 2);
-  const formats = (flag('--format')?.split(',') ?? LOSSY_FORMATS) as LossyFormat[];
+  const at = Number(flagValue('--at') ?? 77);
+  const floor = Number(flagValue('--floor') ?? at - 2);
+  const formats = (flagValue('--format')?.split(',') ?? LOSSY_FORMATS) as LossyFormat[];
   sharp.concurrency(1);
   const lines = [
     `Quality per photo at mean SSIMULACRA2 ${at} (${QUALITY_PHOTOS.length} photos x ${QUALITY_WIDTHS.join('/')} px, shipped encoder settings):`,

@@ -9,15 +9,12 @@
  * It prints the curves to paste into calibration.ts, one format per line.
  */
 import { encoderOptions } from '../../transforms/formats.js';
+import { flagValue } from '../flag.js';
 import { encodeReference, LOSSY_FORMATS, QUALITY_PHOTOS, QUALITY_WIDTHS, referencePhoto, scoreAgainst, type EncoderSetting } from './photos.js';
 
-const option = (name: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
-const widths = option('widths')?.split(',').map(Number) ?? QUALITY_WIDTHS;
-const step = Number(option('step') ?? 5);
-const formats = option('only')?.split(',') ?? LOSSY_FORMATS;
+const widths = flagValue('--widths')?.split(',').map(Number) ?? QUALITY_WIDTHS;
+const step = Number(flagValue('--step') ?? 5);
+const formats = flagValue('--only')?.split(',') ?? LOSSY_FORMATS;
 const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
 const photos = [];

@@ -7,6 +7,7 @@
  * this tells whether a gap there comes from the encoder or from the quality it runs at.
  */
 import sharp, { type JpegOptions } from 'sharp';
+import { flagValue } from '../flag.js';
 import { encodeReference, QUALITY_PHOTOS, QUALITY_WIDTHS, referencePhoto, scoreAgainst } from './photos.js';
 
 const SETTINGS: Readonly<Record<string, JpegOptions>> = {
@@ -44,8 +45,7 @@ function atMean(points: readonly Point[], at: number): Point | null {
 }
 
 async function main(): Promise<void> {
-  const atFlag = process.argv.indexOf('--at');
-  const at = atFlag === -1 ? 77 : Number(process.argv[atFlag + 1]);
+  const at = Number(flagValue('--at') ?? 77);
   sharp.concurrency(1);
   // setting -> quality -> one outcome per photo and width
   const outcomes = new Map<string, Map<number, Outcome[]>>();

@@ -28,7 +28,8 @@ process.once('message', (setup: BareSetup) => {
       const entry = table.get(`${request.headers.accept ?? ''}\n${request.url}`);
       if (!entry) return reply.code(404).send();
       reply.headers(entry.headers);
-      if (request.headers['if-none-match'] === entry.headers['etag']) {
+      const etag = entry.headers['etag'];
+      if (etag !== undefined && request.headers['if-none-match'] === etag) {
         reply.removeHeader('content-length').removeHeader('content-type');
         return reply.code(304).send();
       }

@@ -4,6 +4,8 @@
  * degrading and shedding the excess quickly, keeps the latency of what it serves bounded, and
  * never resets a connection or lets a request time out.
  */
+import { startBareServer } from '../bare-reference.js';
+import { probeLatencyFloor } from '../latency-floor.js';
 import { round, share, summarizeLatency } from '../stats.js';
 import { coldSequence } from '../workload.js';
 import { countErrors, countStatuses, loadFigures, errorSamples, inWindow, loadOrigin, originRunFigures, warmOriginals, withOrigin } from './common.js';
@@ -14,17 +16,24 @@ export const OVERLOAD_FACTOR = 4;
 
 export async function runOverload(ctx: ScenarioContext, roundNo: number): Promise<RunFigures> {
   const offered = Math.max(2, ctx.calibration().coldRps * OVERLOAD_FACTOR);
+  // A bare server beside the origin: what any answer takes on these cores at the same moments.
+  const bare = await startBareServer([{ path: '/floor', accept: '', body: Buffer.from('ok'), headers: { 'content-type': 'text/plain' } }], ctx.children);
   const run = await withOrigin(ctx, { name: 'overload', round: roundNo }, async (origin) => {
     await warmOriginals(origin, ctx.layout.baseKeys);
-    return loadOrigin(ctx, origin, {
+    const probes = probeLatencyFloor([
+      { name: 'bare', base: bare.base, path: '/floor' },
+      { name: 'healthz', base: origin.base, path: '/healthz' },
+    ]);
+    const result = await loadOrigin(ctx, origin, {
       schedule: { kind: 'open', rate: () => offered, seed: 21 + roundNo },
       durationSeconds: ctx.options.durations.overload,
       next: coldSequence(ctx.layout.baseKeys, 5),
       maxInFlight: 2048,
     });
-  });
+    return { ...result, floor: await probes.stop() };
+  }).finally(() => bare.close());
 
-  const { load, counters } = run.value;
+  const { load, counters, floor } = run.value;
   const all = load.outcomes;
   const served = all.filter((o) => o.correct);
   const shed = all.filter((o) => o.status === 503);
@@ -37,7 +46,8 @@ export async function runOverload(ctx: ScenarioContext, roundNo: number): Promis
   return {
     ...loadFigures('overload', roundNo, goodput, served, load, run),
     note:
-      `offered ${offered.toFixed(1)}/s; shed ${(share(shed.length, all.length) * 100).toFixed(1)}% (p50 ${shedLatency.p50_ms.toFixed(0)} ms), ` +
+      `offered ${offered.toFixed(1)}/s; shed ${(share(shed.length, all.length) * 100).toFixed(1)}% (p50 ${shedLatency.p50_ms.toFixed(0)} ms, p99 ${shedLatency.p99_ms.toFixed(0)}; ` +
+      `a bare server at the same moments p99 ${floor['bare']?.p99_ms.toFixed(0)} ms, /healthz ${floor['healthz']?.p99_ms.toFixed(0)}), ` +
       `degraded ${(share(served.filter((o) => o.degraded).length, served.length) * 100).toFixed(1)}% (full quality ${fullQuality.toFixed(1)}/s), ` +
       `resets ${errors.reset}, timeouts ${errors.timeout}, other errors ${errors.other + wrong}`,
     extra: {
@@ -47,6 +57,10 @@ export async function runOverload(ctx: ScenarioContext, roundNo: number): Promis
       shed_share: round(share(shed.length, all.length), 4),
       shed_p50_ms: shedLatency.p50_ms,
       shed_p99_ms: shedLatency.p99_ms,
+      // Probed once every 20 ms during the window, one at a time, from send to the last byte.
+      bare_server_p50_ms: floor['bare']?.p50_ms ?? null,
+      bare_server_p99_ms: floor['bare']?.p99_ms ?? null,
+      healthz_p99_ms: floor['healthz']?.p99_ms ?? null,
       degraded_share: round(share(served.filter((o) => o.degraded).length, served.length), 4),
       resets: errors.reset,
       timeouts: errors.timeout,

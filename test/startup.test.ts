@@ -60,6 +60,13 @@ test('the folder source serves its first image without loading undici or aws4', 
   for (const name of NETWORK_ONLY) assert.equal(loaded.has(name), false, `${name} loaded for a folder source`);
 });
 
+test("sharp's JavaScript is in the bundle and its native addon loads beside it", async () => {
+  // Outside the bundle require('sharp') resolves and compiles about 20 files and sets up semver
+  // a second time (origin/startup/bundle.ts); the image served shows the addon was found.
+  const modules = await modulesLoaded('sharp-bundled', {}, '/evening-glow.jpg?w=64');
+  for (const file of ['sharp/dist/index.cjs', 'sharp/dist/sharp.cjs', 'detect-libc/lib/detect-libc.js']) assert.ok(modules.has(file), `${file} not in the chunks loaded`);
+});
+
 test('an S3 source does load them (the check above can fail)', async () => {
   const loaded = await packagesLoaded('s3-source', await s3Env());
   for (const name of NETWORK_ONLY) assert.ok(loaded.has(name), `${name} not loaded for an S3 source`);

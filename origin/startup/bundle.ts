@@ -6,6 +6,7 @@
  * (README "Start-up"). Every other file in dist/ stays tsc's output, for the library API and the
  * tests. Run from the project root.
  */
+import { readFile } from 'node:fs/promises';
 import { build, type Plugin } from 'esbuild';
 
 /**
@@ -27,6 +28,28 @@ const builtinsThroughRequire: Plugin = {
   },
 };
 
+/**
+ * sharp's JavaScript goes into the bundle too; only its native addon (`*.node`) is loaded from
+ * node_modules at run time. Outside the bundle, `require('sharp')` resolves and compiles about 20
+ * files and runs semver's set-up a second time (fastify, bundled, has its own copy).
+ * `transforms/sharp.ts` loads sharp through `createRequire`, which a bundler cannot follow; in
+ * the bundle it becomes a plain `require`. sharp's template-string requires (its own build
+ * folder, the versions file) stay run-time requires, relative to the chunk, and fall through as
+ * they do in node_modules.
+ */
+const sharpInTheBundle: Plugin = {
+  name: 'sharp-in-the-bundle',
+  setup(bundle) {
+    bundle.onLoad({ filter: /[\\/]dist[\\/]transforms[\\/]sharp\.js$/ }, () => ({ contents: "export const sharp = require('sharp');", loader: 'js' }));
+    bundle.onResolve({ filter: /\.node$/ }, (args) => ({ path: args.path, external: true }));
+    // esbuild reads require(`…${x}…`) as a pattern of files to bundle; `(0, require)` keeps it a run-time call.
+    bundle.onLoad({ filter: /[\\/]node_modules[\\/]sharp[\\/]dist[\\/][^\\/]+\.cjs$/ }, async (args) => ({
+      contents: (await readFile(args.path, 'utf8')).replace(/\brequire\(`/g, '(0, require)(`'),
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
   entryPoints: ['dist/origin/main.js'],
   outdir: 'dist/origin',
@@ -40,9 +63,9 @@ await build({
   allowOverwrite: true,
   sourcemap: true,
   logLevel: 'warning',
-  // sharp is native code; fastify's schema compilers load only for routes with schemas (lazy-schema-compilers.ts).
-  external: ['sharp', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler'],
+  // fastify's schema compilers load only for routes with schemas (lazy-schema-compilers.ts).
+  external: ['@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler'],
   // The bundled CommonJS packages, and the builtins above, take Node's modules through a real require.
   banner: { js: "import { createRequire as __originRequire } from 'node:module'; const require = __originRequire(import.meta.url);" },
-  plugins: [builtinsThroughRequire],
+  plugins: [builtinsThroughRequire, sharpInTheBundle],
 });

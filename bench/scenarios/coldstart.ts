@@ -3,11 +3,16 @@
  * 200 image answer, and to `/readyz` answering 200. Both are polled every 5 milliseconds from
  * the moment of spawn; the first image is a thumbnail of the 0.5 MP photo, fetched from storage
  * (S3, the storage child). Each run also starts one process on the folder source holding the
- * same photo (`first_image_fs_ms`), the two kinds interleaved.
+ * same photo (`first_image_fs_ms`), and, on the same folder, the peer ipx
+ * (`peer_first_image_fs_ms`) and a minimal Node + sharp server (`floor_first_image_fs_ms`: what
+ * Node and sharp alone take on the host at that moment), the four kinds interleaved.
  */
+import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sleep } from '../children.js';
+import { fileURLToPath } from 'node:url';
+import { freePort, sleep, tailOf } from '../children.js';
+import { withAllocator } from '../environment.js';
 import { probe, startOriginProcess } from '../origin-process.js';
 import { median, round } from '../stats.js';
 import { cpuWindow, processCpuSeconds, processMemory } from '../system.js';
@@ -17,12 +22,37 @@ import type { RunFigures, ScenarioContext } from './types.js';
 // Fine enough for a 300 ms target; tighter polling costs the starting process CPU on a small machine.
 const POLL_MS = 5;
 const GIVE_UP_MS = 30_000;
+const IPX_ENTRY = fileURLToPath(new URL('../ipx-process.js', import.meta.url));
+const MINIMAL_ENTRY = fileURLToPath(new URL('../minimal-image-server.js', import.meta.url));
+
+/** Spawns a Node server beside the origin (same Node, same allocator) and times spawn() to its first 200 for `url` on its port. */
+async function spawnToFirstImage(ctx: ScenarioContext, role: string, entry: string, env: Record<string, string>, url: string): Promise<number> {
+  const port = await freePort();
+  const spawnedAt = performance.now();
+  const child = spawn(ctx.origin.node, [entry], {
+    env: withAllocator({ ...process.env, ...env, PORT: String(port) }, ctx.origin.jemallocPath),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  void ctx.children.track(role, child);
+  const stderr = tailOf(child.stderr);
+  try {
+    while (performance.now() - spawnedAt < GIVE_UP_MS) {
+      if ((await probe(`http://127.0.0.1:${port}${url}`))?.status === 200) return performance.now() - spawnedAt;
+      await sleep(POLL_MS);
+    }
+    throw new Error(`coldstart: ${role} did not answer ${url} with 200 within ${GIVE_UP_MS} ms:\n${stderr()}`);
+  } finally {
+    await ctx.children.stop(child);
+  }
+}
 
 export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promise<RunFigures> {
   const key = ctx.layout.baseKeys[0] as string;
   const first: ImageRequest = { key, query: 'w=200&h=200&fit=cover', client: 'webp' };
   const imageMs: number[] = [];
   const fsImageMs: number[] = [];
+  const peerMs: number[] = [];
+  const floorMs: number[] = [];
   const readyMs: number[] = [];
   const folder = path.join(ctx.tmpDir, 'coldstart-folder');
   await mkdir(path.join(folder, path.dirname(key)), { recursive: true });
@@ -50,12 +80,10 @@ export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promi
       exits.push((await origin.stop()).exitCode);
     }
   };
-  for (let i = 0; i < ctx.options.coldstartRuns && !ctx.signal.aborted; i++) {
-    // Interleaved: every other run starts on the folder first.
-    if (i % 2 === 1) fsImageMs.push(await firstImageFromFolder(i + 1));
+  const fromStorage = async (run: number): Promise<void> => {
     const cpu = cpuWindow({ loadgen: 'self', storage: ctx.storage.pid });
     const origin = await startOriginProcess(ctx.origin, ctx.storage.env, ctx.children, {
-      role: `origin (coldstart #${roundNo}.${i + 1})`,
+      role: `origin (coldstart #${roundNo}.${run})`,
       noWait: true,
     });
     try {
@@ -91,7 +119,17 @@ export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promi
     } finally {
       exits.push((await origin.stop()).exitCode);
     }
-    if (i % 2 === 0) fsImageMs.push(await firstImageFromFolder(i + 1));
+  };
+  const kinds = [
+    fromStorage,
+    async (run: number) => void fsImageMs.push(await firstImageFromFolder(run)),
+    async (run: number) =>
+      void peerMs.push(await spawnToFirstImage(ctx, `ipx (coldstart #${roundNo}.${run})`, IPX_ENTRY, { IPX_SOURCE_DIR: folder, NODE_ENV: 'production' }, `/f_webp,s_200x200/${key}`)),
+    async (run: number) => void floorMs.push(await spawnToFirstImage(ctx, `minimal server (coldstart #${roundNo}.${run})`, MINIMAL_ENTRY, { MINIMAL_SOURCE_DIR: folder }, `/${key}`)),
+  ];
+  for (let i = 0; i < ctx.options.coldstartRuns && !ctx.signal.aborted; i++) {
+    // Interleaved: each run starts with the next kind, so no kind always follows the same one.
+    for (let k = 0; k < kinds.length; k++) await kinds[(i + k) % kinds.length]?.(i + 1);
   }
   const firstImage = median(imageMs);
   const firstImageFs = median(fsImageMs);
@@ -113,11 +151,16 @@ export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promi
     steal: measured ? round(stolen / seconds, 3) : null,
     note:
       `first image ${firstImage.toFixed(0)} ms (S3), ${firstImageFs.toFixed(0)} ms (folder), /readyz ${ready.toFixed(0)} ms (median of ${imageMs.length}; runs ${imageMs.map((v) => v.toFixed(0)).join('/')} ms); ` +
+      `from the same folder ipx ${median(peerMs).toFixed(0)} ms, a minimal Node + sharp server ${median(floorMs).toFixed(0)} ms; ` +
       `start-up CPU ${median(startupCpuMs).toFixed(0)} ms`,
     extra: {
       first_image_ms: round(firstImage, 1),
       first_image_fs_ms: round(firstImageFs, 1),
       first_image_fs_runs_ms: fsImageMs.map((v) => round(v, 1)),
+      peer_first_image_fs_ms: round(median(peerMs), 1),
+      peer_first_image_fs_runs_ms: peerMs.map((v) => round(v, 1)),
+      floor_first_image_fs_ms: round(median(floorMs), 1),
+      floor_first_image_fs_runs_ms: floorMs.map((v) => round(v, 1)),
       ready_ms: round(ready, 1),
       first_image_runs_ms: imageMs.map((v) => round(v, 1)),
       ready_runs_ms: readyMs.map((v) => round(v, 1)),

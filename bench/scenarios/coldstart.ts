@@ -25,6 +25,15 @@ const GIVE_UP_MS = 30_000;
 const IPX_ENTRY = fileURLToPath(new URL('../ipx-process.js', import.meta.url));
 const MINIMAL_ENTRY = fileURLToPath(new URL('../minimal-image-server.js', import.meta.url));
 
+/** Milliseconds from `spawnedAt` until `url` answers 200, polled every POLL_MS; `log` explains a give-up. */
+async function untilOk(url: string, headers: Record<string, string>, spawnedAt: number, log: () => string): Promise<number> {
+  while (performance.now() - spawnedAt < GIVE_UP_MS) {
+    if ((await probe(url, headers))?.status === 200) return performance.now() - spawnedAt;
+    await sleep(POLL_MS);
+  }
+  throw new Error(`coldstart: ${url} not 200 within ${GIVE_UP_MS} ms:\n${log()}`);
+}
+
 /** Spawns a Node server beside the origin (same Node, same allocator) and times spawn() to its first 200 for `url` on its port. */
 async function spawnToFirstImage(ctx: ScenarioContext, role: string, entry: string, env: Record<string, string>, url: string): Promise<number> {
   const port = await freePort();
@@ -36,11 +45,7 @@ async function spawnToFirstImage(ctx: ScenarioContext, role: string, entry: stri
   void ctx.children.track(role, child);
   const stderr = tailOf(child.stderr);
   try {
-    while (performance.now() - spawnedAt < GIVE_UP_MS) {
-      if ((await probe(`http://127.0.0.1:${port}${url}`))?.status === 200) return performance.now() - spawnedAt;
-      await sleep(POLL_MS);
-    }
-    throw new Error(`coldstart: ${role} did not answer ${url} with 200 within ${GIVE_UP_MS} ms:\n${stderr()}`);
+    return await untilOk(`http://127.0.0.1:${port}${url}`, {}, spawnedAt, stderr);
   } finally {
     await ctx.children.stop(child);
   }
@@ -71,11 +76,7 @@ export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promi
   const firstImageFromFolder = async (run: number): Promise<number> => {
     const origin = await startOriginProcess(ctx.origin, fsEnv, ctx.children, { role: `origin (coldstart fs #${roundNo}.${run})`, noWait: true });
     try {
-      while (performance.now() - origin.spawnedAt < GIVE_UP_MS) {
-        if ((await probe(`${origin.base}${requestPath(first)}`, requestHeaders(first)))?.status === 200) return performance.now() - origin.spawnedAt;
-        await sleep(POLL_MS);
-      }
-      throw new Error(`coldstart: the folder source's first image not 200 within ${GIVE_UP_MS} ms:\n${origin.logTail()}`);
+      return await untilOk(`${origin.base}${requestPath(first)}`, requestHeaders(first), origin.spawnedAt, origin.logTail);
     } finally {
       exits.push((await origin.stop()).exitCode);
     }
@@ -87,16 +88,9 @@ export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promi
       noWait: true,
     });
     try {
-      const until = async (url: string, headers: Record<string, string>) => {
-        while (performance.now() - origin.spawnedAt < GIVE_UP_MS) {
-          if ((await probe(url, headers))?.status === 200) return performance.now() - origin.spawnedAt;
-          await sleep(POLL_MS);
-        }
-        throw new Error(`coldstart: ${url} not 200 within ${GIVE_UP_MS} ms:\n${origin.logTail()}`);
-      };
       const [image, ready] = await Promise.all([
-        until(`${origin.base}${requestPath(first)}`, requestHeaders(first)),
-        until(`${origin.base}/readyz`, {}),
+        untilOk(`${origin.base}${requestPath(first)}`, requestHeaders(first), origin.spawnedAt, origin.logTail),
+        untilOk(`${origin.base}/readyz`, {}, origin.spawnedAt, origin.logTail),
       ]);
       imageMs.push(image);
       readyMs.push(ready);

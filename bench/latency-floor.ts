@@ -6,6 +6,7 @@
  * origin's sheds are judged beside it. The probes cost well under 1 % of a core.
  */
 import { Pool } from 'undici';
+import { sleep } from './children.js';
 import { summarizeLatency, type LatencySummary } from './stats.js';
 
 export interface FloorTarget {
@@ -19,8 +20,6 @@ export interface LatencyFloor {
   /** Stops probing and summarises each target's latencies (milliseconds, 2xx answers only). */
   stop(): Promise<Record<string, LatencySummary & { readonly count: number }>>;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function probeLatencyFloor(targets: readonly FloorTarget[], intervalMs = 20): LatencyFloor {
   const pools = targets.map((t) => new Pool(t.base, { connections: 1, keepAliveTimeout: 60_000 }));

@@ -85,12 +85,13 @@ export function defaultResultsFile(options: BenchOptions, date = new Date()): st
 
 /**
  * Scenario order of one round; `social`, `overload` and `upload` need a cold run before them in round 1;
- * `soak` runs in round 1 only.
+ * `soak` runs in round 1 only. With both selected, `limit` runs before and after `cold` (cold's
+ * ratio is to their mean), so a host that changes speed over those minutes moves both sides alike.
  */
-function roundOrder(selected: readonly ScenarioName[], roundNo: number): ScenarioName[] {
+export function roundOrder(selected: readonly ScenarioName[], roundNo: number): ScenarioName[] {
   const wanted = new Set(selected.filter((s) => roundNo === 1 || !ONCE.has(s)));
   if (wanted.has('social') || wanted.has('overload') || wanted.has('upload')) wanted.add('cold');
-  const order = SCENARIOS.filter((s) => wanted.has(s));
+  const order = SCENARIOS.filter((s) => wanted.has(s)).flatMap((s): ScenarioName[] => (s === 'cold' && wanted.has('limit') ? ['cold', 'limit'] : [s]));
   return roundNo % 2 === 1 ? order : order.reverse();
 }
 

@@ -11,7 +11,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { runBenchmark } from '../bench/benchmark.js';
+import { roundOrder, runBenchmark } from '../bench/benchmark.js';
+import { withRatios } from '../bench/report.js';
+import type { RunFigures } from '../bench/scenarios/types.js';
 import { FAULT_KINDS, fateOf, type FaultSettings } from '../bench/fault-proxy.js';
 import { SOAK_STORAGE_FAULTS } from '../bench/scenarios/soak.js';
 import { benchOptions, SCENARIOS, type ScenarioName } from '../bench/options.js';
@@ -58,7 +60,9 @@ test('the benchmark runs every scenario on a tiny workload, writes its results a
       SCENARIOS,
     );
     for (const entry of written.scenarios) {
-      assert.equal(entry.runs.length, 1, `${entry.name}: one run per round`);
+      assert.equal(entry.rounds, 1, `${entry.name}: one round`);
+      // limit brackets cold: once before it and once after.
+      assert.equal(entry.runs.length, entry.name === 'limit' ? 2 : 1, `${entry.name}: runs in the round`);
       for (const figure of REQUIRED[entry.name]) {
         const value = entry[figure];
         assert.ok(typeof value === 'number' && Number.isFinite(value), `${entry.name}.${figure} is ${String(value)}`);
@@ -107,4 +111,14 @@ test("the soak's failing storage fails the same requests every run, about 5 % of
     const part = faults.filter((f) => f === kind).length / faults.length;
     assert.ok(Math.abs(part - 0.25) < 0.05, `${kind}: ${part}`);
   }
+});
+
+test('limit runs on both sides of cold in every round, and cold is divided by their mean', () => {
+  assert.deepEqual(roundOrder(['limit', 'cold', 'hot'], 1), ['limit', 'cold', 'limit', 'hot']);
+  assert.deepEqual(roundOrder(['limit', 'cold', 'hot'], 2), ['hot', 'limit', 'cold', 'limit']);
+  // Without limit nothing brackets cold; cold is still added for the scenarios calibrated by it.
+  assert.deepEqual(roundOrder(['overload'], 1), ['cold', 'overload']);
+  const run = (name: 'limit' | 'cold', rps: number): RunFigures => ({ name, round: 1, rps, extra: {} }) as unknown as RunFigures;
+  const cold = withRatios([run('limit', 10), run('cold', 9), run('limit', 8)]).find((r) => r.name === 'cold');
+  assert.equal(cold?.extra['ratio_to_limit'], 1);
 });

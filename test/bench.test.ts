@@ -118,6 +118,11 @@ test('limit runs on both sides of cold in every round, and cold is divided by th
   assert.deepEqual(roundOrder(['limit', 'cold', 'hot'], 2), ['hot', 'limit', 'cold', 'limit']);
   // Without limit nothing brackets cold; cold is still added for the scenarios calibrated by it.
   assert.deepEqual(roundOrder(['overload'], 1), ['cold', 'overload']);
+  // overload's ratios are to the round's cold run: in either direction only a limit run lies between.
+  for (const roundNo of [1, 2]) {
+    const order = roundOrder(SCENARIOS, roundNo);
+    assert.equal(Math.abs(order.indexOf('overload') - order.indexOf('cold')), 2, order.join(','));
+  }
   const run = (name: 'limit' | 'cold', rps: number): RunFigures => ({ name, round: 1, rps, extra: {} }) as unknown as RunFigures;
   const cold = withRatios([run('limit', 10), run('cold', 9), run('limit', 8)]).find((r) => r.name === 'cold');
   assert.equal(cold?.extra['ratio_to_limit'], 1);

@@ -252,8 +252,11 @@ export interface MemorySample {
   readonly t: number;
   /** Resident set (VmRSS), MB. */
   readonly rss_mb: number;
-  /** V8 heap in use and memory outside it held by JavaScript objects (Buffers), MB, from /metrics. */
+  /** The part of it mapped from files (RssFile: the Node binary, libvips and codecs as their code is first run), MB. */
+  readonly file_mb: number | null;
+  /** V8 heap in use, the heap V8 holds (used or not), and memory outside it held by JavaScript objects (Buffers), MB, from /metrics. */
   readonly heap_used_mb: number | null;
+  readonly heap_total_mb: number | null;
   readonly external_mb: number | null;
 }
 
@@ -268,12 +271,21 @@ export function sampleMemory(origin: RunningOriginProcess, intervalMs: number): 
   let pending: Promise<void> = Promise.resolve();
   const take = async () => {
     const t = (performance.now() - started) / 1000;
-    const rss = processMemory(origin.pid)?.rss;
+    const memory = processMemory(origin.pid);
+    const rss = memory?.rss;
     const metrics = await origin.metrics();
     const mb = (name: string) => (metrics.has(name) ? round((metrics.get(name) ?? 0) / 1e6, 1) : null);
     const fallback = mb('process_resident_memory_bytes');
     const rssMb = rss === undefined ? fallback : round(rss / 1e6, 1);
-    if (rssMb !== null) samples.push({ t: round(t, 2), rss_mb: rssMb, heap_used_mb: mb('nodejs_heap_size_used_bytes'), external_mb: mb('nodejs_external_memory_bytes') });
+    if (rssMb === null) return;
+    samples.push({
+      t: round(t, 2),
+      rss_mb: rssMb,
+      file_mb: memory === undefined ? null : round(memory.file / 1e6, 1),
+      heap_used_mb: mb('nodejs_heap_size_used_bytes'),
+      heap_total_mb: mb('nodejs_heap_size_total_bytes'),
+      external_mb: mb('nodejs_external_memory_bytes'),
+    });
   };
   // One sample at a time: a slow /metrics answer delays the next sample rather than piling up.
   const timer = setInterval(() => void (pending = pending.then(take)), intervalMs);

@@ -272,11 +272,9 @@ export function sampleMemory(origin: RunningOriginProcess, intervalMs: number): 
   const take = async () => {
     const t = (performance.now() - started) / 1000;
     const memory = processMemory(origin.pid);
-    const rss = memory?.rss;
     const metrics = await origin.metrics();
     const mb = (name: string) => (metrics.has(name) ? round((metrics.get(name) ?? 0) / 1e6, 1) : null);
-    const fallback = mb('process_resident_memory_bytes');
-    const rssMb = rss === undefined ? fallback : round(rss / 1e6, 1);
+    const rssMb = memory === undefined ? mb('process_resident_memory_bytes') : round(memory.rss / 1e6, 1);
     if (rssMb === null) return;
     samples.push({
       t: round(t, 2),

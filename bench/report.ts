@@ -18,9 +18,8 @@ export function withRatios(runs: readonly RunFigures[]): RunFigures[] {
   const find = (name: ScenarioName, roundNo: number) => runs.find((r) => r.name === name && r.round === roundNo);
   return runs.map((run) => {
     if (run.name === 'cold') {
-      // The round's limit runs bracket cold (benchmark.ts): their mean cancels a steady drift of the host's speed.
-      const limits = runs.filter((r) => r.name === 'limit' && r.round === run.round).map((r) => r.rps ?? NaN);
-      const limit = limits.length > 0 ? limits.reduce((a, b) => a + b, 0) / limits.length : NaN;
+      // The round's two limit runs bracket cold (benchmark.ts): their mean (the median of two) cancels a steady drift of the host's speed.
+      const limit = median(runs.filter((r) => r.name === 'limit' && r.round === run.round).map((r) => r.rps ?? NaN));
       return { ...run, extra: { ...run.extra, ratio_to_limit: r3(ratio(run.rps ?? NaN, limit)) } };
     }
     if (run.name === 'overload') {

@@ -66,6 +66,8 @@ export interface ImageRequest {
   readonly client: ClientKind;
   /** Sent as If-None-Match (a CDN revalidating what it holds). */
   readonly etag?: string;
+  /** The preset this request's query was drawn from, where the sequence knows it (for per-class figures). */
+  readonly preset?: PresetName;
 }
 
 export function requestPath(r: Pick<ImageRequest, 'key' | 'query'>): string {
@@ -139,7 +141,7 @@ export function coldSequence(keys: readonly string[], seed = 1, lane = 0, lanes 
     const combo = `${key}|${preset}|${client}`;
     const n = (uses.get(combo) ?? 0) + 1;
     uses.set(combo, n);
-    return { key, query: distinctQuery(preset, (n - 1) * lanes + lane + 1), client };
+    return { key, query: distinctQuery(preset, (n - 1) * lanes + lane + 1), client, preset };
   };
 }
 

@@ -43,6 +43,15 @@ export async function runOverload(ctx: ScenarioContext, roundNo: number): Promis
   // Degraded images cost a fraction of a full-quality AVIF: goodput alone flatters the comparison.
   const fullQuality = served.filter((o) => !o.degraded && inWindow(load)(o)).length / load.windowSeconds;
   const shedLatency = summarizeLatency(shed.map((o) => o.latency));
+  // Which requests the degrade policy kept at full quality: by source image and preset.
+  const byClass: Record<string, { sent: number; full: number; degraded: number; shed: number }> = {};
+  for (const o of all) {
+    const name = `${ctx.layout.imageOf.get(o.request.key)?.kind ?? o.request.key} ${o.request.preset ?? '-'} ${o.request.client}`;
+    const row = (byClass[name] ??= { sent: 0, full: 0, degraded: 0, shed: 0 });
+    row.sent++;
+    if (o.status === 503) row.shed++;
+    else if (o.correct) row[o.degraded ? 'degraded' : 'full']++;
+  }
   return {
     ...loadFigures('overload', roundNo, goodput, served, load, run),
     note:
@@ -62,6 +71,7 @@ export async function runOverload(ctx: ScenarioContext, roundNo: number): Promis
       bare_server_p99_ms: floor['bare']?.p99_ms ?? null,
       healthz_p99_ms: floor['healthz']?.p99_ms ?? null,
       degraded_share: round(share(served.filter((o) => o.degraded).length, served.length), 4),
+      by_class: byClass,
       resets: errors.reset,
       timeouts: errors.timeout,
       other_errors: errors.other,

@@ -2,10 +2,11 @@
  * Which new variants are made the cheap way (their economy twin) while the transform queue is
  * deep. Degrading everything under pressure serves many images but almost none at full quality;
  * degrading nothing serves capacity and sheds the rest. Between the two, the policy spends a
- * bounded share of the transform time on full quality and gives that share to the requests that
- * cost least at full quality: a thumbnail of a small photo keeps its quality, a 2048-px AVIF of a
- * 12 MP photo (fifty times the work) is the first to be degraded. Requests beyond capacity are
- * degraded, and beyond the queue's own bounds, shed (work-queue.ts).
+ * bounded share of the transform time on full quality, and spends it where full quality costs
+ * least beyond the economy twin that would be made instead: a thumbnail whose economy twin takes
+ * as long as itself (the decode is most of it) keeps its quality for nothing, a 2048-px AVIF of a
+ * 12 MP photo (ten times its WebP economy twin) is the first to be degraded. Requests beyond
+ * capacity are degraded, and beyond the queue's own bounds, shed (work-queue.ts).
  *
  * Costs are learned, not guessed: each transform's duration is averaged per cost class (output
  * format, economy or not, output size and source size, each in powers of two), and a class not
@@ -18,8 +19,8 @@
 export type CostClass = string & { readonly __costClass: unique symbol };
 
 export interface DegradePolicy {
-  /** Under `pressure`: whether a variant of this class, not being made yet, should be made as its economy twin. */
-  shouldDegrade(full: CostClass, pressure: boolean): boolean;
+  /** Under `pressure`: whether a variant of class `full`, not being made yet, should be made as its economy twin (class `economy`). */
+  shouldDegrade(full: CostClass, economy: CostClass, pressure: boolean): boolean;
   /** What one transform of this class took (wall-clock milliseconds on its slot). */
   observe(costClass: CostClass, ms: number): void;
 }
@@ -32,16 +33,20 @@ export interface DegradePolicyOptions {
 }
 
 /**
- * Share of the transform time full-quality work may take under pressure. Half: the cheap half of
- * a feed's requests (thumbnails, avatars, small sources) usually needs well under half the time
- * at full quality, and the other half of the time makes the expensive requests' economy twins.
+ * Share of the transform time that full quality may take under pressure beyond what the economy
+ * twins would have taken. Under the bench's 4x overload (`--only limit,cold,overload`, 2-3 rounds
+ * each, 2026-12-07) goodput / full-quality goodput against cold were, by share: 0.5 2.66-3.43x /
+ * 1.38-1.77x (median 3.00 / 1.57), 0.35 2.93-3.24 / 1.48-1.60, 0.25 2.85-4.14 / 1.09-2.00 (3.10 /
+ * 1.36), 0.15 3.30-3.58 / 1.12-1.34. Charging full cost instead of the saving, as before, gave
+ * 2.26-3.84x / 0.62-1.35x: thumbnails whose twin saves nothing were degraded for nothing. A
+ * quarter keeps full quality well above the 0.8x target and gives the rest to goodput.
  */
-export const FULL_QUALITY_SHARE = 0.5;
+export const FULL_QUALITY_SHARE = 0.25;
 /** The full-quality budget can be saved up for this long (it refills while there is no pressure). */
 const BUDGET_HORIZON_MS = 1_000;
 /** Weight of the newest duration in a class's moving average. */
 const EWMA_WEIGHT = 0.2;
-/** Recent full-quality estimates kept to tell cheap requests from expensive ones (their median). */
+/** Recent savings kept to tell cheap requests from expensive ones (their median). */
 const RECENT_ESTIMATES = 128;
 
 export function costClass(format: string, economy: boolean, outputPixels: number | undefined, sourceBytes: number | undefined): CostClass {
@@ -79,6 +84,8 @@ export function neighbourEstimate(c: CostClass, averages: ReadonlyMap<CostClass,
 
 export function createDegradePolicy({ concurrency, now = () => performance.now() }: DegradePolicyOptions): DegradePolicy {
   const averages = new Map<CostClass, number>();
+  /** Untimed full-quality classes kept once to be timed: an estimate is a guess (from a larger neighbour, only a bound). */
+  const tried = new Set<CostClass>();
   const recent: number[] = [];
   const capacity = concurrency * FULL_QUALITY_SHARE * BUDGET_HORIZON_MS;
   let budget = capacity;
@@ -88,6 +95,11 @@ export function createDegradePolicy({ concurrency, now = () => performance.now()
   // whose format was never timed is assumed expensive: under pressure, guessing wrong the other way
   // spends the full-quality share on a 12 MP AVIF.
   const estimate = (c: CostClass) => averages.get(c) ?? neighbourEstimate(c, averages);
+  /** What full quality costs beyond the economy twin; an economy twin never timed counts as free. */
+  function saving(full: CostClass, economy: CostClass): number {
+    const twin = estimate(economy);
+    return Math.max(0, estimate(full) - (Number.isFinite(twin) ? twin : 0));
+  }
 
   function refill(): void {
     const at = now();
@@ -95,7 +107,7 @@ export function createDegradePolicy({ concurrency, now = () => performance.now()
     refilledAt = at;
   }
 
-  /** The lower median of the recent requests' estimates (Infinity before the first). */
+  /** The lower median of the recent requests' savings (Infinity before the first). */
   function median(): number {
     if (recent.length === 0) return Infinity;
     const sorted = [...recent].sort((a, b) => a - b);
@@ -103,14 +115,18 @@ export function createDegradePolicy({ concurrency, now = () => performance.now()
   }
 
   return {
-    shouldDegrade(full, pressure) {
+    shouldDegrade(full, economy, pressure) {
       refill();
-      const cost = estimate(full);
-      // No more expensive than the median of the requests before it, and within the full-quality share of the time.
-      const keep = !pressure || (cost <= median() && budget >= cost);
+      const cost = saving(full, economy);
+      const untried = !averages.has(full) && !tried.has(full);
+      // Saving no more than the median of the requests before it, or never timed, and within the full-quality share of the time.
+      const keep = !pressure || (budget >= cost && (cost <= median() || untried));
       recent.push(cost);
       if (recent.length > RECENT_ESTIMATES) recent.shift();
-      if (pressure && keep) budget -= cost;
+      if (pressure && keep) {
+        budget -= cost;
+        if (untried) tried.add(full);
+      }
       return !keep;
     },
     observe(c, ms) {

@@ -18,7 +18,7 @@ import { logoMark } from '../../transforms/watermark.js';
 import { createDecodes } from './decodes.js';
 import { costClass, createDegradePolicy } from './degrade-policy.js';
 import type { StoredResults } from '../store/result-tier.js';
-import { isEconomy, type Job } from './jobs.js';
+import { economyJob, isEconomy, type Job } from './jobs.js';
 import type { Fetched, Originals } from './originals.js';
 import type { BackgroundRenderer } from './background-renderer.js';
 import { memoryFor, renderJob } from './render-job.js';
@@ -161,7 +161,8 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
     },
     shouldDegrade(job) {
       if (job.kind !== 'image' || degradeQueueDepth === 0 || productions.has(job.variant)) return false;
-      return degrading.shouldDegrade(costOf(job), queue.queued >= degradeQueueDepth);
+      const economy = economyJob(job);
+      return economy?.kind === 'image' && degrading.shouldDegrade(costOf(job), costOf(economy), queue.queued >= degradeQueueDepth);
     },
     make(job, signal, priority = 'live') {
       const lowPriority = priority === 'background' ? background : undefined;

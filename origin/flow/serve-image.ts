@@ -9,7 +9,7 @@ import type { TransformLimits } from '../../transforms/limits.js';
 import type { FallbackConfig } from '../delivery-config.js';
 import { resolveHints, type HintSteps } from '../http/client-hints.js';
 import { hasConditions, type ConditionalHeaders } from '../http/conditional.js';
-import { economyJob, imageJob, infoJob, type Job } from '../load/jobs.js';
+import { imageJob, infoJob, type Job } from '../load/jobs.js';
 import type { Originals } from '../load/originals.js';
 import type { Variants } from '../load/variants.js';
 import type { ImageRequest, RawRequest } from '../request/read-request.js';
@@ -146,7 +146,7 @@ async function produceAndAnswer(deps: FlowDeps, req: IncomingRequest, conditions
   // 5. Consult the tiers: the variant, or under pressure its cheaper twin (a kept full-quality one still wins).
   let chosen = job;
   let kept = deps.variants.lookup(job);
-  const economy = !kept && deps.variants.shouldDegrade(job) ? economyJob(job) : undefined;
+  const economy = kept ? undefined : deps.variants.degradedTwin(job);
   if (economy) [chosen, kept] = [economy, deps.variants.lookup(economy)];
   if (kept) return answer(conditions, policy, chosen, kept, true);
 

@@ -5,7 +5,7 @@
  * bounded share of the transform time on full quality, and spends it where full quality costs
  * least beyond the economy twin that would be made instead: a thumbnail whose economy twin takes
  * as long as itself (the decode is most of it) keeps its quality for nothing, a 2048-px AVIF of a
- * 12 MP photo (ten times its WebP economy twin) is the first to be degraded. Requests beyond
+ * 12 MP photo (nine times its WebP economy twin) is the first to be degraded. Requests beyond
  * capacity are degraded, and beyond the queue's own bounds, shed (work-queue.ts).
  *
  * Costs are learned, not guessed: each transform's duration is averaged per cost class (output

@@ -43,11 +43,12 @@ export interface Variants {
   /** `lookup` that counts a hit only: for the hit path, whose misses the full flow looks up (and counts) again. */
   lookupHit(job: Job): Variant | undefined;
   /**
-   * Whether `job` should be made the cheap way: only while the transform queue is deep, and then
-   * only if the degrade policy (degrade-policy.ts) cannot fit it in the full-quality share; never
-   * when the full-quality variant is already being made, since joining it costs nothing more.
+   * The economy twin to make instead of `job`, or undefined to make `job`: a twin only while the
+   * transform queue is deep, and then only if the degrade policy (degrade-policy.ts) does not give
+   * `job` full quality; never when the full-quality variant is already being made, since joining
+   * it costs nothing more.
    */
-  shouldDegrade(job: Job): boolean;
+  degradedTwin(job: Job): Job | undefined;
   /**
    * Joins or starts the work for `job`; rejects with OverloadedError (503) when it cannot be taken.
    * A `background` job (a pre-render) is made by the background renderer when there is one, outside
@@ -159,10 +160,11 @@ export function createVariants({ originals, limits, cache, queue, degradeQueueDe
       if (kept !== undefined) metrics.countCacheLookup('variant', true);
       return kept;
     },
-    shouldDegrade(job) {
-      if (job.kind !== 'image' || degradeQueueDepth === 0 || productions.has(job.variant)) return false;
+    degradedTwin(job) {
+      if (job.kind !== 'image' || degradeQueueDepth === 0 || productions.has(job.variant)) return undefined;
       const economy = economyJob(job);
-      return economy?.kind === 'image' && degrading.shouldDegrade(costOf(job), costOf(economy), queue.queued >= degradeQueueDepth);
+      const degrade = economy?.kind === 'image' && degrading.shouldDegrade(costOf(job), costOf(economy), queue.queued >= degradeQueueDepth);
+      return degrade ? economy : undefined;
     },
     make(job, signal, priority = 'live') {
       const lowPriority = priority === 'background' ? background : undefined;

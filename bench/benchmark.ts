@@ -83,16 +83,23 @@ export function defaultResultsFile(options: BenchOptions, date = new Date()): st
   return path.join(PROJECT_ROOT, 'bench', 'results', `${day}-${os.hostname()}${suffix}.json`);
 }
 
+const CAPACITY_UNIT: readonly ScenarioName[] = ['limit', 'cold', 'limit', 'overload'];
+
 /**
- * Scenario order of one round; `social`, `overload` and `upload` need a cold run before them in round 1;
- * `soak` runs in round 1 only. With both selected, `limit` runs before and after `cold` (cold's
- * ratio is to their mean), so a host that changes speed over those minutes moves both sides alike.
+ * Scenario order of one round, reversed in even rounds; `social`, `overload` and `upload` are
+ * offered rates relative to the latest cold run, so one runs before them in round 1; `soak` runs
+ * in round 1 only. With both selected, `limit` runs before and after `cold` (cold's ratio is to
+ * their mean), so a host that changes speed over those minutes moves both sides alike.
  */
 export function roundOrder(selected: readonly ScenarioName[], roundNo: number): ScenarioName[] {
   const wanted = new Set(selected.filter((s) => roundNo === 1 || !ONCE.has(s)));
   if (wanted.has('social') || wanted.has('overload') || wanted.has('upload')) wanted.add('cold');
-  const order = SCENARIOS.filter((s) => wanted.has(s)).flatMap((s): ScenarioName[] => (s === 'cold' && wanted.has('limit') ? ['cold', 'limit'] : [s]));
-  return roundNo % 2 === 1 ? order : order.reverse();
+  // `limit, cold, limit, overload` is one unit, first and in that order in every round: cold is
+  // bracketed by raw sharp, and overload is offered four times the cold run just before it.
+  const capacity = CAPACITY_UNIT.filter((s, i) => wanted.has(s) && (i !== 2 || wanted.has('cold')));
+  const rest = SCENARIOS.filter((s) => wanted.has(s) && !CAPACITY_UNIT.includes(s)).map((s) => [s]);
+  const units = capacity.length > 0 ? [capacity, ...rest] : rest;
+  return (roundNo % 2 === 1 ? units : units.reverse()).flat();
 }
 
 export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Promise<BenchRun> {
@@ -166,7 +173,7 @@ export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Pro
         log(`round ${roundNo}: ${name} …`);
         const run = await RUNNERS[name](ctx, roundNo);
         runs.push(run);
-        if (name === 'cold' && !calibration) calibration = { coldRps: run.rps ?? 1 };
+        if (name === 'cold') calibration = { coldRps: run.rps ?? 1 };
         log(`round ${roundNo}: ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${run.note}`);
       }
     }

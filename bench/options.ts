@@ -6,9 +6,10 @@
  */
 export type ScenarioName = 'limit' | 'cold' | 'hot' | 'social' | 'overload' | 'coldstart' | 'peer' | 'restart' | 'upload' | 'soak' | 'bytes';
 /**
- * In the order they run (reversed in even rounds). `overload` comes right after `cold` (and the
- * `limit` run after it), since its ratios are to that cold run: on a host whose speed drifts over
- * minutes, the two then run under the same conditions rather than `hot` and `social` apart.
+ * In the order they run (reversed in even rounds, `limit, cold, limit, overload` kept as one unit:
+ * `benchmark.ts` roundOrder). `overload` comes right after `cold` (and the `limit` run after it),
+ * since it is offered four times that cold run's rate and its ratios are to it: on a host whose
+ * speed drifts over minutes, the two then run under the same conditions.
  */
 export const SCENARIOS: readonly ScenarioName[] = ['limit', 'cold', 'overload', 'hot', 'social', 'coldstart', 'peer', 'restart', 'upload', 'soak', 'bytes'];
 /** Scenarios run in the first round only, whatever `--rounds` says: one 10-minute soak is enough. */

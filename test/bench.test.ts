@@ -16,7 +16,7 @@ import { withRatios } from '../bench/report.js';
 import type { RunFigures } from '../bench/scenarios/types.js';
 import { FAULT_KINDS, fateOf, type FaultSettings } from '../bench/fault-proxy.js';
 import { SOAK_STORAGE_FAULTS } from '../bench/scenarios/soak.js';
-import { benchOptions, SCENARIOS, type ScenarioName } from '../bench/options.js';
+import { benchOptions, ONCE, SCENARIOS, type ScenarioName } from '../bench/options.js';
 
 /** Figures each scenario's entry must carry as finite numbers. */
 const REQUIRED: Readonly<Record<ScenarioName, readonly string[]>> = {
@@ -116,12 +116,15 @@ test("the soak's failing storage fails the same requests every run, about 5 % of
 test('limit runs on both sides of cold in every round, and cold is divided by their mean', () => {
   assert.deepEqual(roundOrder(['limit', 'cold', 'hot'], 1), ['limit', 'cold', 'limit', 'hot']);
   assert.deepEqual(roundOrder(['limit', 'cold', 'hot'], 2), ['hot', 'limit', 'cold', 'limit']);
+  assert.deepEqual(roundOrder(['limit', 'hot'], 2), ['hot', 'limit']);
   // Without limit nothing brackets cold; cold is still added for the scenarios calibrated by it.
   assert.deepEqual(roundOrder(['overload'], 1), ['cold', 'overload']);
-  // overload's ratios are to the round's cold run: in either direction only a limit run lies between.
+  // overload is offered 4x the cold run just before it, and its ratios are to that run: in every
+  // round it comes after cold, with only a limit run between.
   for (const roundNo of [1, 2]) {
     const order = roundOrder(SCENARIOS, roundNo);
-    assert.equal(Math.abs(order.indexOf('overload') - order.indexOf('cold')), 2, order.join(','));
+    assert.equal(order.indexOf('overload') - order.indexOf('cold'), 2, order.join(','));
+    assert.equal(new Set(order).size, roundNo === 1 ? SCENARIOS.length : SCENARIOS.length - ONCE.size, 'every scenario of the round');
   }
   const run = (name: 'limit' | 'cold', rps: number): RunFigures => ({ name, round: 1, rps, extra: {} }) as unknown as RunFigures;
   const cold = withRatios([run('limit', 10), run('cold', 9), run('limit', 8)]).find((r) => r.name === 'cold');

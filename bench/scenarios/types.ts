@@ -8,7 +8,7 @@ import type { Storage } from '../storage.js';
 
 export type Json = number | string | boolean | null | readonly Json[] | { readonly [key: string]: Json };
 
-/** Set by the first cold run: the offered load of `social` and `overload` is relative to it. */
+/** Set by each cold run: the offered load of `social`, `overload` and `upload` is relative to the latest. */
 export interface Calibration {
   readonly coldRps: number;
 }

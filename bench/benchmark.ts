@@ -83,20 +83,23 @@ export function defaultResultsFile(options: BenchOptions, date = new Date()): st
   return path.join(PROJECT_ROOT, 'bench', 'results', `${day}-${os.hostname()}${suffix}.json`);
 }
 
-const CAPACITY_UNIT: readonly ScenarioName[] = ['limit', 'cold', 'limit', 'overload'];
+/**
+ * Raw sharp brackets both cold runs, and the cold runs bracket overload: each ratio is to the mean
+ * of the runs on both sides of it, so a host whose speed drifts over those minutes moves both sides
+ * alike. The second cold run is there only for overload, the second limit only for cold.
+ */
+const CAPACITY_UNIT: readonly ScenarioName[] = ['limit', 'cold', 'overload', 'cold', 'limit'];
 
 /**
- * Scenario order of one round, reversed in even rounds; `social`, `overload` and `upload` are
- * offered rates relative to the latest cold run, so one runs before them in round 1; `soak` runs
- * in round 1 only. With both selected, `limit` runs before and after `cold` (cold's ratio is to
- * their mean), so a host that changes speed over those minutes moves both sides alike.
+ * Scenario order of one round, reversed in even rounds except the capacity unit above, which keeps
+ * its order; `social`, `overload` and `upload` are offered rates relative to the latest cold run, so
+ * one runs before them in every round; `soak` runs in round 1 only.
  */
 export function roundOrder(selected: readonly ScenarioName[], roundNo: number): ScenarioName[] {
   const wanted = new Set(selected.filter((s) => roundNo === 1 || !ONCE.has(s)));
   if (wanted.has('social') || wanted.has('overload') || wanted.has('upload')) wanted.add('cold');
-  // `limit, cold, limit, overload` is one unit, first and in that order in every round: cold is
-  // bracketed by raw sharp, and overload is offered four times the cold run just before it.
-  const capacity = CAPACITY_UNIT.filter((s, i) => wanted.has(s) && (i !== 2 || wanted.has('cold')));
+  const needs: Partial<Record<number, ScenarioName>> = { 3: 'overload', 4: 'cold' };
+  const capacity = CAPACITY_UNIT.filter((s, i) => wanted.has(s) && (needs[i] === undefined || wanted.has(needs[i])));
   const rest = SCENARIOS.filter((s) => wanted.has(s) && !CAPACITY_UNIT.includes(s)).map((s) => [s]);
   const units = capacity.length > 0 ? [capacity, ...rest] : rest;
   return (roundNo % 2 === 1 ? units : units.reverse()).flat();

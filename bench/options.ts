@@ -6,10 +6,9 @@
  */
 export type ScenarioName = 'limit' | 'cold' | 'hot' | 'social' | 'overload' | 'coldstart' | 'peer' | 'restart' | 'upload' | 'soak' | 'bytes';
 /**
- * In the order they run (reversed in even rounds, `limit, cold, limit, overload` kept as one unit:
- * `benchmark.ts` roundOrder). `overload` comes right after `cold` (and the `limit` run after it),
- * since it is offered four times that cold run's rate and its ratios are to it: on a host whose
- * speed drifts over minutes, the two then run under the same conditions.
+ * In the order they run, reversed in even rounds except `limit, cold, overload, cold, limit`, which
+ * runs as one unit in that order (`benchmark.ts` roundOrder): each ratio is to the mean of the runs
+ * on both sides of it, so on a host whose speed drifts over minutes both sides see the same host.
  */
 export const SCENARIOS: readonly ScenarioName[] = ['limit', 'cold', 'overload', 'hot', 'social', 'coldstart', 'peer', 'restart', 'upload', 'soak', 'bytes'];
 /** Scenarios run in the first round only, whatever `--rounds` says: one 10-minute soak is enough. */

@@ -15,23 +15,26 @@ import { median, ratio, round } from './stats.js';
 
 /** Adds the same-round ratios the targets are stated in. */
 export function withRatios(runs: readonly RunFigures[]): RunFigures[] {
-  const find = (name: ScenarioName, roundNo: number) => runs.find((r) => r.name === name && r.round === roundNo);
+  // The mean (the median of two) of a scenario's runs in a round: the runs on both sides of the
+  // one judged (benchmark.ts), so a steady drift of the host's speed cancels.
+  const roundMean = (name: ScenarioName, roundNo: number, figure: (r: RunFigures) => number | null | undefined) =>
+    median(runs.filter((r) => r.name === name && r.round === roundNo).map((r) => figure(r) ?? NaN));
   return runs.map((run) => {
     if (run.name === 'cold') {
-      // The round's two limit runs bracket cold (benchmark.ts): their mean (the median of two) cancels a steady drift of the host's speed.
-      const limit = median(runs.filter((r) => r.name === 'limit' && r.round === run.round).map((r) => r.rps ?? NaN));
+      const limit = roundMean('limit', run.round, (r) => r.rps);
       return { ...run, extra: { ...run.extra, ratio_to_limit: r3(ratio(run.rps ?? NaN, limit)) } };
     }
     if (run.name === 'overload') {
-      const cold = find('cold', run.round);
+      const [coldRps, coldP99] = [roundMean('cold', run.round, (r) => r.rps), roundMean('cold', run.round, (r) => r.p99_ms)];
       return {
         ...run,
         extra: {
           ...run.extra,
-          goodput_ratio_to_cold: r3(ratio(run.rps ?? NaN, cold?.rps ?? NaN)),
-          full_quality_ratio_to_cold: r3(ratio(Number(run.extra['full_quality_goodput_rps'] ?? NaN), cold?.rps ?? NaN)),
-          p99_ratio_to_cold: r3(ratio(run.p99_ms ?? NaN, cold?.p99_ms ?? NaN)),
-          cold_p99_ms: cold?.p99_ms ?? null,
+          goodput_ratio_to_cold: r3(ratio(run.rps ?? NaN, coldRps)),
+          full_quality_ratio_to_cold: r3(ratio(Number(run.extra['full_quality_goodput_rps'] ?? NaN), coldRps)),
+          p99_ratio_to_cold: r3(ratio(run.p99_ms ?? NaN, coldP99)),
+          cold_rps: r3(coldRps),
+          cold_p99_ms: r3(coldP99),
         },
       };
     }
@@ -107,13 +110,15 @@ export interface TargetCheck {
 }
 
 export function checkTargets(entries: readonly ScenarioEntry[], runs: readonly RunFigures[]): TargetCheck[] {
+  // One figure per round (the median of its runs: `cold` runs twice in a round), and their median.
   const figure = (name: ScenarioName, key: string) => {
     const list = runs.filter((r) => r.name === name);
     const pick = (r: RunFigures): number | null => {
       const v = key in r.extra ? r.extra[key] : (r as unknown as Record<string, unknown>)[key];
       return typeof v === 'number' && Number.isFinite(v) ? v : null;
     };
-    return { value: med(list.map(pick)), per_round: list.map(pick) };
+    const perRound = [...new Set(list.map((r) => r.round))].map((roundNo) => med(list.filter((r) => r.round === roundNo).map(pick)));
+    return { value: med(perRound), per_round: perRound };
   };
   const check = (target: string, f: { value: number | null; per_round: (number | null)[] }, ok: (v: number) => boolean): TargetCheck => ({
     target,

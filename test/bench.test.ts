@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { roundOrder, runBenchmark } from '../bench/benchmark.js';
-import { withRatios } from '../bench/report.js';
+import { checkTargets, withRatios } from '../bench/report.js';
 import type { RunFigures } from '../bench/scenarios/types.js';
 import { FAULT_KINDS, fateOf, type FaultSettings } from '../bench/fault-proxy.js';
 import { SOAK_STORAGE_FAULTS } from '../bench/scenarios/soak.js';
@@ -61,8 +61,8 @@ test('the benchmark runs every scenario on a tiny workload, writes its results a
     );
     for (const entry of written.scenarios) {
       assert.equal(entry.rounds, 1, `${entry.name}: one round`);
-      // limit brackets cold: once before it and once after.
-      assert.equal(entry.runs.length, entry.name === 'limit' ? 2 : 1, `${entry.name}: runs in the round`);
+      // limit brackets cold, and cold brackets overload: once before it and once after.
+      assert.equal(entry.runs.length, entry.name === 'limit' || entry.name === 'cold' ? 2 : 1, `${entry.name}: runs in the round`);
       for (const figure of REQUIRED[entry.name]) {
         const value = entry[figure];
         assert.ok(typeof value === 'number' && Number.isFinite(value), `${entry.name}.${figure} is ${String(value)}`);
@@ -113,20 +113,32 @@ test("the soak's failing storage fails the same requests every run, about 5 % of
   }
 });
 
-test('limit runs on both sides of cold in every round, and cold is divided by their mean', () => {
+test('raw sharp brackets cold and cold brackets overload in every round; each ratio is to the mean of its brackets', () => {
   assert.deepEqual(roundOrder(['limit', 'cold', 'hot'], 1), ['limit', 'cold', 'limit', 'hot']);
   assert.deepEqual(roundOrder(['limit', 'cold', 'hot'], 2), ['hot', 'limit', 'cold', 'limit']);
   assert.deepEqual(roundOrder(['limit', 'hot'], 2), ['hot', 'limit']);
-  // Without limit nothing brackets cold; cold is still added for the scenarios calibrated by it.
-  assert.deepEqual(roundOrder(['overload'], 1), ['cold', 'overload']);
-  // overload is offered 4x the cold run just before it, and its ratios are to that run: in every
-  // round it comes after cold, with only a limit run between.
+  // Without limit nothing brackets cold; cold is still added, on both sides, for overload.
+  assert.deepEqual(roundOrder(['overload'], 1), ['cold', 'overload', 'cold']);
+  // overload is offered 4x the cold run just before it: the unit keeps its order in even rounds.
   for (const roundNo of [1, 2]) {
     const order = roundOrder(SCENARIOS, roundNo);
-    assert.equal(order.indexOf('overload') - order.indexOf('cold'), 2, order.join(','));
+    const start = order.indexOf('limit');
+    assert.deepEqual(order.slice(start, start + 5), ['limit', 'cold', 'overload', 'cold', 'limit'], order.join(','));
     assert.equal(new Set(order).size, roundNo === 1 ? SCENARIOS.length : SCENARIOS.length - ONCE.size, 'every scenario of the round');
   }
-  const run = (name: 'limit' | 'cold', rps: number): RunFigures => ({ name, round: 1, rps, extra: {} }) as unknown as RunFigures;
-  const cold = withRatios([run('limit', 10), run('cold', 9), run('limit', 8)]).find((r) => r.name === 'cold');
-  assert.equal(cold?.extra['ratio_to_limit'], 1);
+  const run = (name: ScenarioName, rps: number, p99: number, extra: Record<string, number> = {}): RunFigures =>
+    ({ name, round: 1, rps, p99_ms: p99, extra }) as unknown as RunFigures;
+  const runs = withRatios([
+    run('limit', 10, 0),
+    run('cold', 8, 100),
+    run('overload', 27, 300, { full_quality_goodput_rps: 9 }),
+    run('cold', 10, 200),
+    run('limit', 8, 0),
+  ]);
+  assert.deepEqual(runs.filter((r) => r.name === 'cold').map((r) => r.extra['ratio_to_limit']), [0.889, 1.111]);
+  const overload = runs.find((r) => r.name === 'overload')?.extra;
+  assert.deepEqual([overload?.['goodput_ratio_to_cold'], overload?.['full_quality_ratio_to_cold'], overload?.['p99_ratio_to_cold']], [3, 1, 2]);
+  // A round's figure is the median of its runs: the mean of the two cold runs over the mean of the limits.
+  const coldTarget = checkTargets([], runs).find((t) => t.target.startsWith('cold >='));
+  assert.deepEqual([coldTarget?.value, coldTarget?.per_round], [1, [1]]);
 });

@@ -84,23 +84,29 @@ export function defaultResultsFile(options: BenchOptions, date = new Date()): st
 }
 
 /**
- * Raw sharp brackets both cold runs, and the cold runs bracket overload: each ratio is to the mean
- * of the runs on both sides of it, so a host whose speed drifts over those minutes moves both sides
- * alike. The second cold run is there only for overload, the second limit only for cold.
+ * `limit, cold, overload, cold, limit`, run as one unit in that order: raw sharp brackets the cold
+ * runs and the cold runs bracket overload, and each ratio is to the mean of the runs on both sides
+ * of it, so a host whose speed drifts over those minutes moves both sides alike. The second cold
+ * run is there only for overload, the second limit only for cold.
  */
-const CAPACITY_UNIT: readonly ScenarioName[] = ['limit', 'cold', 'overload', 'cold', 'limit'];
+function capacityUnit(wanted: ReadonlySet<ScenarioName>): ScenarioName[] {
+  const limit: ScenarioName[] = wanted.has('limit') ? ['limit'] : [];
+  if (!wanted.has('cold')) return limit;
+  const overload: ScenarioName[] = wanted.has('overload') ? ['overload', 'cold'] : [];
+  return [...limit, 'cold', ...overload, ...limit];
+}
+const IN_CAPACITY_UNIT: ReadonlySet<ScenarioName> = new Set(['limit', 'cold', 'overload']);
 
 /**
- * Scenario order of one round, reversed in even rounds except the capacity unit above, which keeps
- * its order; `social`, `overload` and `upload` are offered rates relative to the latest cold run, so
+ * Scenario order of one round, reversed in even rounds except the capacity unit, which keeps its
+ * order; `social`, `overload` and `upload` are offered rates relative to the latest cold run, so
  * one runs before them in every round; `soak` runs in round 1 only.
  */
 export function roundOrder(selected: readonly ScenarioName[], roundNo: number): ScenarioName[] {
   const wanted = new Set(selected.filter((s) => roundNo === 1 || !ONCE.has(s)));
   if (wanted.has('social') || wanted.has('overload') || wanted.has('upload')) wanted.add('cold');
-  const needs: Partial<Record<number, ScenarioName>> = { 3: 'overload', 4: 'cold' };
-  const capacity = CAPACITY_UNIT.filter((s, i) => wanted.has(s) && (needs[i] === undefined || wanted.has(needs[i])));
-  const rest = SCENARIOS.filter((s) => wanted.has(s) && !CAPACITY_UNIT.includes(s)).map((s) => [s]);
+  const capacity = capacityUnit(wanted);
+  const rest = SCENARIOS.filter((s) => wanted.has(s) && !IN_CAPACITY_UNIT.has(s)).map((s) => [s]);
   const units = capacity.length > 0 ? [capacity, ...rest] : rest;
   return (roundNo % 2 === 1 ? units : units.reverse()).flat();
 }

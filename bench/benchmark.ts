@@ -95,7 +95,6 @@ function capacityUnit(wanted: ReadonlySet<ScenarioName>): ScenarioName[] {
   const overload: ScenarioName[] = wanted.has('overload') ? ['overload', 'cold'] : [];
   return [...limit, 'cold', ...overload, ...limit];
 }
-const IN_CAPACITY_UNIT: ReadonlySet<ScenarioName> = new Set(['limit', 'cold', 'overload']);
 
 /**
  * Scenario order of one round, reversed in even rounds except the capacity unit, which keeps its
@@ -106,7 +105,7 @@ export function roundOrder(selected: readonly ScenarioName[], roundNo: number): 
   const wanted = new Set(selected.filter((s) => roundNo === 1 || !ONCE.has(s)));
   if (wanted.has('social') || wanted.has('overload') || wanted.has('upload')) wanted.add('cold');
   const capacity = capacityUnit(wanted);
-  const rest = SCENARIOS.filter((s) => wanted.has(s) && !IN_CAPACITY_UNIT.has(s)).map((s) => [s]);
+  const rest = SCENARIOS.filter((s) => wanted.has(s) && !capacity.includes(s)).map((s) => [s]);
   const units = capacity.length > 0 ? [capacity, ...rest] : rest;
   return (roundNo % 2 === 1 ? units : units.reverse()).flat();
 }

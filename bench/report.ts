@@ -176,7 +176,7 @@ function ratioCell(run: RunFigures): string {
     case 'overload':
       return `${fmt(n('goodput_ratio_to_cold'), 2)}x cold (full quality ${fmt(n('full_quality_ratio_to_cold'), 2)}x), p99 ${fmt(n('p99_ratio_to_cold'), 1)}x`;
     case 'peer':
-      return `min ${fmt(n('fanout_min_ratio'), 2)}x / ${fmt(n('feed_min_ratio'), 2)}x ipx`;
+      return `min ${fmt(n('fanout_min_ratio'), 2)}x / ${fmt(n('feed_min_ratio'), 2)}x ipx (lean ${fmt(n('lean_fanout_min_ratio'), 2)}x / ${fmt(n('lean_feed_min_ratio'), 2)}x)`;
     case 'soak':
       return `RSS ${fmt(n('rss_growth_pct'), 1)}% after warm-up`;
     default:
@@ -215,32 +215,61 @@ export function renderTable(runs: readonly RunFigures[]): string {
   return [line(headers), rule, ...rows.map(line)].join('\n');
 }
 
-/** One row per `peer` case and round: the project against ipx, rate and CPU per image. */
+/**
+ * One row per `peer` case and round: the project (and, where measured, the project with lean
+ * encoders) against ipx, rate and CPU per image.
+ */
 export function renderPeerTable(runs: readonly RunFigures[]): string {
   const rows: string[][] = [];
+  const both = (pick: (side: PeerSide) => string, c: PeerCase) => [c.project, ...(c.lean ? [c.lean] : []), c.ipx].map(pick).join(' / ');
   for (const run of runs.filter((r) => r.name === 'peer')) {
-    const cases = (run.extra["cases"] ?? []) as unknown as readonly { name: string; ratio: number | null; project: PeerSide; ipx: PeerSide }[];
+    const cases = (run.extra['cases'] ?? []) as unknown as readonly PeerCase[];
     for (const c of cases) {
       rows.push([
         c.name,
         String(run.round),
         `${fmt(c.project.rps, 1)}/s`,
+        c.lean ? `${fmt(c.lean.rps, 1)}/s` : '-',
         `${fmt(c.ipx.rps, 1)}/s`,
         `${fmt(c.ratio, 2)}x`,
-        `${fmt(c.project.cores, 2)} / ${fmt(c.ipx.cores, 2)}`,
-        `${fmt(c.project.cpu_ms_per_image, 0)} / ${fmt(c.ipx.cpu_ms_per_image, 0)}`,
-        `${fmt(c.project.p99_ms, 0)} / ${fmt(c.ipx.p99_ms, 0)}`,
-        `${fmt(c.project.mean_kib, 1)} / ${fmt(c.ipx.mean_kib, 1)}`,
+        c.lean ? `${fmt(c.lean_ratio, 2)}x` : '-',
+        both((s) => fmt(s.cores, 2), c),
+        both((s) => fmt(s.cpu_ms_per_image, 0), c),
+        both((s) => fmt(s.p99_ms, 0), c),
+        both((s) => fmt(s.mean_kib, 1), c),
         `${fmt(c.project.rss_mb, 0)} (${fmt(c.project.peak_rss_so_far_mb, 0)}) / ${fmt(c.ipx.rss_mb, 0)}`,
       ]);
     }
   }
   if (rows.length === 0) return '';
-  const headers = ['peer case', 'round', 'project', 'ipx', 'project/ipx', 'server CPU (cores)', 'CPU ms/image', 'p99 ms', 'mean KiB', 'RSS MB after (peak so far) / ipx'];
+  const headers = [
+    'peer case',
+    'round',
+    'project',
+    'lean',
+    'ipx',
+    'project/ipx',
+    'lean/ipx',
+    'server CPU (cores)',
+    'CPU ms/image',
+    'p99 ms',
+    'mean KiB',
+    'RSS MB after (peak so far) / ipx',
+  ];
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(headers), rule, ...rows.map(line)].join('\n');
+}
+
+/** One case of a `peer` run as the results JSON holds it; `lean` is absent in results written before it was measured. */
+interface PeerCase {
+  readonly name: string;
+  readonly ratio: number | null;
+  readonly lean_ratio?: number | null;
+  readonly project: PeerSide;
+  readonly lean?: PeerSide;
+  readonly ipx: PeerSide;
 }
 
 interface PeerSide {

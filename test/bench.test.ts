@@ -17,6 +17,8 @@ import type { RunFigures } from '../bench/scenarios/types.js';
 import { FAULT_KINDS, fateOf, type FaultSettings } from '../bench/fault-proxy.js';
 import { SOAK_STORAGE_FAULTS } from '../bench/scenarios/soak.js';
 import { benchOptions, ONCE, SCENARIOS, type ScenarioName } from '../bench/options.js';
+import { LEAN_ENCODERS } from '../bench/scenarios/peer.js';
+import { loadConfig } from '../origin/config.js';
 
 /** Figures each scenario's entry must carry as finite numbers. */
 const REQUIRED: Readonly<Record<ScenarioName, readonly string[]>> = {
@@ -26,7 +28,7 @@ const REQUIRED: Readonly<Record<ScenarioName, readonly string[]>> = {
   social: ['rps', 'p50_ms', 'p99_ms', 'p99_burst_ms', 'shed_share', 'degraded_share', 'peak_rss_mb', 'loadgen_cores'],
   overload: ['rps', 'p50_ms', 'p99_ms', 'goodput_ratio_to_cold', 'shed_share', 'resets', 'timeouts', 'peak_rss_mb', 'bare_server_p99_ms', 'healthz_p99_ms'],
   coldstart: ['first_image_ms', 'first_image_fs_ms', 'ready_ms', 'peer_first_image_fs_ms', 'floor_first_image_fs_ms'],
-  peer: ['fanout_min_ratio', 'feed_min_ratio', 'peak_rss_mb', 'ipx_peak_rss_mb'],
+  peer: ['fanout_min_ratio', 'feed_min_ratio', 'lean_fanout_min_ratio', 'lean_feed_min_ratio', 'peak_rss_mb', 'ipx_peak_rss_mb'],
   restart: ['transforms_without_store', 'transforms_with_store', 'p50_with_store_ms'],
   upload: ['all_stored_s', 'live_p99_alone_ms', 'p99_ms'],
   soak: ['rps', 'p50_ms', 'p99_ms', 'rss_growth_pct', 'bad_input_5xx', 'storage_requests', 'peak_rss_mb', 'loadgen_cores'],
@@ -86,6 +88,7 @@ test('the benchmark runs every scenario on a tiny workload, writes its results a
     assert.ok(roles.filter((r) => r.startsWith('origin')).length >= 6, 'an origin per HTTP scenario (5) and per cold start');
     assert.ok(roles.includes('bare fastify'), 'the bare reference ran');
     assert.ok(roles.some((r) => r.startsWith('ipx')), 'the peer ran as its own process');
+    assert.ok(roles.some((r) => r.startsWith('origin (peer lean')), 'the project with lean encoders ran beside it');
     for (const p of run.processes) {
       assert.ok(p.exited, `${p.role} (pid ${p.pid}) exited`);
       assert.equal(isAlive(p.pid), false, `${p.role} (pid ${p.pid}) is gone`);
@@ -95,6 +98,13 @@ test('the benchmark runs every scenario on a tiny workload, writes its results a
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("peer's lean origin is configured with libjpeg-turbo and ipx's WebP effort, and nothing else differs", () => {
+  const lean = loadConfig(LEAN_ENCODERS, '/srv');
+  const shipped = loadConfig({}, '/srv');
+  assert.deepEqual(lean.limits.encoders, { ...shipped.limits.encoders, jpeg: 'fast', webpEffort: 4 });
+  assert.deepEqual({ ...lean, limits: { ...lean.limits, encoders: shipped.limits.encoders } }, shipped);
 });
 
 test("the soak's failing storage fails the same requests every run, about 5 % of them, the kinds in equal shares", () => {

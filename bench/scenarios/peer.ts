@@ -6,6 +6,11 @@
  * quality of one original (`fan-out`: a fresh post asked for by every client type), or one
  * variant each of originals nobody fetched (`feed`: a feed of new posts), for WebP, AVIF and JPEG
  * from 0.5, 2 and 12 MP photos. Both run at their own defaults otherwise.
+ *
+ * A third process, `lean`, is the project with the encoder settings an operator may choose to
+ * spend no more encoder CPU than ipx (LEAN_ENCODERS): the same cases beside the other two show
+ * how much of the project/ipx ratio is the cost model's encoder choice and how much the rest of
+ * the request (fetch, decode, resize, HTTP).
  */
 import type { LoadResult } from '../http-load.js';
 import { exchange, runLoad } from '../http-load.js';
@@ -32,6 +37,14 @@ const KINDS: readonly ImageKind[] = ['photo-0.5mp', 'photo-2mp', 'photo-12mp'];
 const CLIENT: Readonly<Record<PeerFormat, ClientKind>> = { webp: 'webp', avif: 'avif', jpeg: 'legacy' };
 /** The connections of the issue's side-by-side measurement: enough to keep both servers' cores busy. */
 export const PEER_CONNECTIONS = 8;
+/**
+ * libjpeg-turbo (the project's `fast`: mozjpeg's table 5, progressive) instead of mozjpeg, and
+ * ipx's WebP effort 4 instead of 5; AVIF stays at the project's effort 2, already below ipx's 4.
+ */
+export const LEAN_ENCODERS: Readonly<Record<string, string>> = { ORIGIN_JPEG_ENCODER: 'fast', ORIGIN_WEBP_EFFORT: '4' };
+type SideName = 'project' | 'lean' | 'ipx';
+const SIDES: readonly SideName[] = ['project', 'lean', 'ipx'];
+
 /** The feed's one width (the `feed` preset's); fan-out widths are spread below the source's width. */
 const FEED_WIDTH = 640;
 
@@ -112,88 +125,122 @@ function memoryFigures(pid: number): Pick<SideFigures, 'rss_mb' | 'peak_rss_so_f
   return { rss_mb: memory ? round(memory.rss / 1e6, 0) : null, peak_rss_so_far_mb: memory ? round(memory.peak / 1e6, 0) : null };
 }
 
+interface CaseResult {
+  readonly name: string;
+  readonly shape: PeerShape;
+  readonly project: SideFigures;
+  readonly lean: SideFigures;
+  readonly ipx: SideFigures;
+  /** project / ipx and lean / ipx images per second. */
+  readonly ratio: number | null;
+  readonly lean_ratio: number | null;
+}
+
 export async function runPeer(ctx: ScenarioContext, roundNo: number): Promise<RunFigures> {
   const copyUrl = ctx.storage.copyUrl;
   const images = new Map([...ctx.layout.imageOf.values()].map((image) => [image.kind, image]));
   const cases = peerCases(ctx.options.images === 'tiny');
   const connections = ctx.options.images === 'tiny' ? 2 : PEER_CONNECTIONS;
   const seconds = ctx.options.durations.peer;
-  const origin = await startOriginProcess(ctx.origin, { ORIGIN_SOURCE: copyUrl, ORIGIN_HTTP_ALLOW_PRIVATE: 'true' }, ctx.children, {
-    role: `origin (peer #${roundNo})`,
-  });
-  const results: { name: string; shape: PeerShape; project: SideFigures; ipx: SideFigures; ratio: number | null }[] = [];
-  let originPeak: number | null = null;
-  let ipxPeak: number | null = null;
+  const sourceEnv = { ORIGIN_SOURCE: copyUrl, ORIGIN_HTTP_ALLOW_PRIVATE: 'true' };
+  const results: CaseResult[] = [];
+  const peakMb: Partial<Record<SideName, number | null>> = {};
   let other: number[] = [];
+  // Each process is stopped, last started first, however the run ends.
+  const stops: (() => Promise<void>)[] = [];
   try {
+    const origin = await startOriginProcess(ctx.origin, sourceEnv, ctx.children, { role: `origin (peer #${roundNo})` });
+    stops.push(async () => {
+      peakMb.project = mb(await origin.peakRss());
+      await origin.stop();
+    });
+    const lean = await startOriginProcess(ctx.origin, { ...sourceEnv, ...LEAN_ENCODERS }, ctx.children, { role: `origin (peer lean #${roundNo})` });
+    stops.push(async () => {
+      peakMb.lean = mb(await lean.peakRss());
+      await lean.stop();
+    });
     const peer = await startPeer(ctx.children, { role: `ipx (peer #${roundNo})`, sourceHost: new URL(copyUrl).hostname, jemallocPath: ctx.origin.jemallocPath });
-    try {
-      const sides = {
-        project: { pid: origin.pid, base: origin.base, path: (_: PeerRequest) => undefined as string | undefined },
-        ipx: { pid: peer.pid, base: peer.base, path: (r: PeerRequest) => r.ipxPath },
-      };
-      // Each codec runs once on each server before anything is measured.
-      for (const [i, format] of FORMATS.entries()) {
-        const image = images.get('photo-0.5mp') as BenchImage;
-        const warm = { ...peerRequest({ shape: 'fan-out', format, kind: image.kind }, image, copyUrl, 9_000_000 + i, 0) };
-        for (const side of Object.values(sides)) {
-          const load = await runLoad<PeerRequest>({
-            base: side.base,
-            schedule: { kind: 'closed', concurrency: 1 },
-            durationSeconds: 0.01,
-            next: () => warm,
-            exchange: (pool, r) => exchange(pool, r, ctx.degradedCacheControl, { ...(side.path(r) !== undefined && { path: side.path(r) as string }) }),
-            timeoutMs: CLIENT_TIMEOUT_MS,
-            degradedCacheControl: ctx.degradedCacheControl,
-            watch: {},
-          });
-          if (!load.outcomes.every((o) => o.correct)) throw new Error(`peer warm-up failed on ${side.base}: ${JSON.stringify(load.outcomes[0])}`);
-        }
-      }
-      for (const [index, c] of cases.entries()) {
-        const image = images.get(c.kind);
-        if (!image) throw new Error(`no ${c.kind} image`);
-        const id = roundNo * 10_000_000 + index * 100_000;
-        const order = (roundNo + index) % 2 === 0 ? (['project', 'ipx'] as const) : (['ipx', 'project'] as const);
-        const figures: Partial<Record<'project' | 'ipx', SideFigures>> = {};
-        for (const name of order) {
-          if (ctx.signal.aborted) throw new Error('interrupted');
-          const side = sides[name];
-          let n = 0;
-          const load = await runLoad<PeerRequest>({
-            base: side.base,
-            schedule: { kind: 'closed', concurrency: connections },
-            durationSeconds: seconds,
-            next: () => peerRequest(c, image, copyUrl, id, n++),
-            exchange: (pool, r) => exchange(pool, r, ctx.degradedCacheControl, { ...(side.path(r) !== undefined && { path: side.path(r) as string }) }),
-            timeoutMs: CLIENT_TIMEOUT_MS,
-            degradedCacheControl: ctx.degradedCacheControl,
-            watch: { loadgen: 'self', server: side.pid, storage: ctx.storage.pid },
-            signal: ctx.signal,
-          });
-          figures[name] = sideFigures(load, side.pid);
-          const others = otherCores(load.cpu);
-          if (others !== null) other.push(others);
-        }
-        const project = figures.project as SideFigures;
-        const ipx = figures.ipx as SideFigures;
-        const r = ratio(project.rps, ipx.rps);
-        results.push({ name: caseName(c), shape: c.shape, project, ipx, ratio: Number.isFinite(r) ? round(r, 2) : null });
-        ctx.log(`  ${caseName(c)}: project ${project.rps}/s (${project.cores} cores), ipx ${ipx.rps}/s (${ipx.cores} cores): ${results.at(-1)?.ratio}x`);
-      }
-      ipxPeak = peer.peakRss();
-    } finally {
+    stops.push(async () => {
+      peakMb.ipx = mb(peer.peakRss());
       await peer.stop();
+    });
+    const sides: Readonly<Record<SideName, { pid: number; base: string; path: (r: PeerRequest) => string | undefined }>> = {
+      project: { pid: origin.pid, base: origin.base, path: () => undefined },
+      lean: { pid: lean.pid, base: lean.base, path: () => undefined },
+      ipx: { pid: peer.pid, base: peer.base, path: (r) => r.ipxPath },
+    };
+    const exchangeOn = (side: SideName) => (pool: Parameters<typeof exchange>[0], r: PeerRequest) => {
+      const path = sides[side].path(r);
+      return exchange(pool, r, ctx.degradedCacheControl, { ...(path !== undefined && { path }) });
+    };
+    // Each codec runs once on each server before anything is measured.
+    for (const [i, format] of FORMATS.entries()) {
+      const image = images.get('photo-0.5mp') as BenchImage;
+      const warm = peerRequest({ shape: 'fan-out', format, kind: image.kind }, image, copyUrl, 9_000_000 + i, 0);
+      for (const side of SIDES) {
+        const load = await runLoad<PeerRequest>({
+          base: sides[side].base,
+          schedule: { kind: 'closed', concurrency: 1 },
+          durationSeconds: 0.01,
+          next: () => warm,
+          exchange: exchangeOn(side),
+          timeoutMs: CLIENT_TIMEOUT_MS,
+          degradedCacheControl: ctx.degradedCacheControl,
+          watch: {},
+        });
+        if (!load.outcomes.every((o) => o.correct)) throw new Error(`peer warm-up failed on ${sides[side].base}: ${JSON.stringify(load.outcomes[0])}`);
+      }
     }
-    originPeak = await origin.peakRss();
+    for (const [index, c] of cases.entries()) {
+      const image = images.get(c.kind);
+      if (!image) throw new Error(`no ${c.kind} image`);
+      const id = roundNo * 10_000_000 + index * 100_000;
+      // Which side goes first rotates from case to case and round to round.
+      const first = (roundNo + index) % SIDES.length;
+      const order = [...SIDES.slice(first), ...SIDES.slice(0, first)];
+      const figures: Partial<Record<SideName, SideFigures>> = {};
+      for (const name of order) {
+        if (ctx.signal.aborted) throw new Error('interrupted');
+        let n = 0;
+        const load = await runLoad<PeerRequest>({
+          base: sides[name].base,
+          schedule: { kind: 'closed', concurrency: connections },
+          durationSeconds: seconds,
+          next: () => peerRequest(c, image, copyUrl, id, n++),
+          exchange: exchangeOn(name),
+          timeoutMs: CLIENT_TIMEOUT_MS,
+          degradedCacheControl: ctx.degradedCacheControl,
+          watch: { loadgen: 'self', server: sides[name].pid, storage: ctx.storage.pid },
+          signal: ctx.signal,
+        });
+        figures[name] = sideFigures(load, sides[name].pid);
+        const others = otherCores(load.cpu);
+        if (others !== null) other.push(others);
+      }
+      const { project, lean: leanFigures, ipx } = figures as Record<SideName, SideFigures>;
+      const result: CaseResult = {
+        name: caseName(c),
+        shape: c.shape,
+        project,
+        lean: leanFigures,
+        ipx,
+        ratio: finiteRatio(project.rps, ipx.rps),
+        lean_ratio: finiteRatio(leanFigures.rps, ipx.rps),
+      };
+      results.push(result);
+      ctx.log(
+        `  ${result.name}: project ${project.rps}/s (${project.cores} cores), lean ${leanFigures.rps}/s, ipx ${ipx.rps}/s (${ipx.cores} cores): ${result.ratio}x, lean ${result.lean_ratio}x`,
+      );
+    }
   } finally {
-    await origin.stop();
+    for (const stop of stops.reverse()) await stop();
   }
-  const minRatio = (shape: PeerShape) => {
-    const ratios = results.filter((r) => r.shape === shape).map((r) => r.ratio);
+  const minRatio = (shape: PeerShape, of: 'ratio' | 'lean_ratio') => {
+    const ratios = results.filter((r) => r.shape === shape).map((r) => r[of]);
     return ratios.some((r) => r === null) || ratios.length === 0 ? null : Math.min(...(ratios as number[]));
   };
   other = other.sort((a, b) => a - b);
+  const originPeaks = [peakMb.project, peakMb.lean].filter((v): v is number => typeof v === 'number');
   return {
     name: 'peer',
     round: roundNo,
@@ -201,21 +248,36 @@ export async function runPeer(ctx: ScenarioContext, roundNo: number): Promise<Ru
     p50_ms: null,
     p95_ms: null,
     p99_ms: null,
-    requests: results.reduce((s, r) => s + r.project.served + r.ipx.served, 0),
-    seconds: seconds * 2 * cases.length,
-    peak_rss_mb: originPeak === null ? null : round(originPeak / 1e6, 0),
+    requests: results.reduce((s, r) => s + r.project.served + r.lean.served + r.ipx.served, 0),
+    seconds: seconds * SIDES.length * cases.length,
+    // Both origin processes count against the memory target.
+    peak_rss_mb: originPeaks.length === 0 ? null : Math.max(...originPeaks),
     server_cores: null,
     loadgen_cores: null,
     storage_cores: null,
     other_cores: other.length === 0 ? null : (other[Math.floor(other.length / 2)] ?? null),
     steal: null,
-    note: `${cases.length} cases x ${seconds} s per server, ${connections} connections; min fan-out ${minRatio('fan-out')}x, min feed ${minRatio('feed')}x ipx`,
+    note:
+      `${cases.length} cases x ${seconds} s per server, ${connections} connections; min fan-out ${minRatio('fan-out', 'ratio')}x, ` +
+      `min feed ${minRatio('feed', 'ratio')}x ipx (lean encoders: ${minRatio('fan-out', 'lean_ratio')}x, ${minRatio('feed', 'lean_ratio')}x)`,
     extra: {
-      fanout_min_ratio: minRatio('fan-out'),
-      feed_min_ratio: minRatio('feed'),
-      ipx_peak_rss_mb: ipxPeak === null ? null : round(ipxPeak / 1e6, 0),
+      fanout_min_ratio: minRatio('fan-out', 'ratio'),
+      feed_min_ratio: minRatio('feed', 'ratio'),
+      lean_fanout_min_ratio: minRatio('fan-out', 'lean_ratio'),
+      lean_feed_min_ratio: minRatio('feed', 'lean_ratio'),
+      lean_encoders: LEAN_ENCODERS,
+      project_peak_rss_mb: peakMb.project ?? null,
+      lean_peak_rss_mb: peakMb.lean ?? null,
+      ipx_peak_rss_mb: peakMb.ipx ?? null,
       connections,
       cases: results as unknown as Json,
     },
   };
+}
+
+const mb = (bytes: number | null) => (bytes === null ? null : round(bytes / 1e6, 0));
+
+function finiteRatio(a: number, b: number): number | null {
+  const r = ratio(a, b);
+  return Number.isFinite(r) ? round(r, 2) : null;
 }

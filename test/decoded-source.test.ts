@@ -129,7 +129,7 @@ describe('decode once, derive many', () => {
       await runPipeline(input, specFor(`w=${w}&fm=webp`), DEFAULT_LIMITS, { decodes: reuse });
     }
     assert.equal(decodes.forVariant(key, 'v2'), undefined, 'a new version of the original starts over');
-    const text = await metrics.registry.metrics();
+    const text = await metrics.text();
     assert.match(text, /image_origin_shared_decodes_total\{result="made"\} 1$/m);
     assert.match(text, /image_origin_shared_decodes_total\{result="reused"\} 3$/m);
   });

@@ -142,10 +142,10 @@ describe('the hit path answers exactly as fastify does', () => {
 
   test('a hit is counted once, as a request and a tier hit, and leaves the in-flight count at zero', async () => {
     const row = HITS[0] as Row;
-    const before = await pair.parts.metrics.registry.metrics();
+    const before = await pair.parts.metrics.text();
     for (let i = 0; i < 5; i++) await ask(pair.hit.base, row);
     await ask(pair.hit.base, { path: `${PHOTO}?w=122`, headers: WEBP }); // a miss: looked up (and counted) once
-    const after = await pair.parts.metrics.registry.metrics();
+    const after = await pair.parts.metrics.text();
     const delta = (sample: string) => metricValue(after, sample) - metricValue(before, sample);
     assert.equal(delta('image_origin_requests_total{status="200"}'), 6);
     assert.equal(delta('image_origin_cache_requests_total{tier="variant",result="hit"}'), 5);

@@ -45,9 +45,9 @@ interface Dashboard {
 async function exportedSeries(): Promise<Set<string>> {
   const metrics = createMetrics({ queueDepth: () => 0, inflightTransforms: () => 0 });
   const names = new Set<string>();
-  for (const metric of await metrics.registry.getMetricsAsJSON()) {
-    names.add(metric.name);
-    if (String(metric.type) === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(metric.name + suffix);
+  for (const [, name, type] of (await metrics.text()).matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    names.add(name!);
+    if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(name! + suffix);
   }
   return names;
 }

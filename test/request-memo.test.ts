@@ -166,9 +166,9 @@ describe('the memo of read requests answers exactly as the flow without it', () 
   });
 
   test('repeated hits are counted as before: requests by status and variant-tier hits', async () => {
-    const before = await pair.parts.metrics.registry.metrics();
+    const before = await pair.parts.metrics.text();
     for (let i = 0; i < 5; i++) await ask(pair.memo, { path: `${PHOTO}?preset=thumb`, headers: AVIF });
-    const after = await pair.parts.metrics.registry.metrics();
+    const after = await pair.parts.metrics.text();
     const delta = (sample: string) => metricValue(after, sample) - metricValue(before, sample);
     assert.equal(delta('image_origin_requests_total{status="200"}'), 5);
     assert.equal(delta('image_origin_cache_requests_total{tier="variant",result="hit"}'), 5);

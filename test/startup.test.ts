@@ -1,7 +1,8 @@
 /**
  * Start-up loads only what the configuration uses (README "Start-up and hit-path figures"): the
  * shipped bundle on the folder source serves an image without loading undici or aws4, which only
- * network sources, the S3 result store and the purge hook need. Checked on the bundle itself: the
+ * network sources, the S3 result store and the purge hook need, nor prom-client, which the first
+ * scrape of /metrics loads. Checked on the bundle itself: the
  * chunks the process loaded are read for the modules esbuild put in them.
  */
 import assert from 'node:assert/strict';
@@ -26,12 +27,16 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The npm modules (`undici/lib/…`) the origin loaded until it served `image`: files it read, and those esbuild put in the chunks it read. */
-async function modulesLoaded(name: string, env: Record<string, string>, image?: string): Promise<Set<string>> {
+/**
+ * The npm modules (`undici/lib/…`) the origin loaded until it served `image` (and answered a
+ * scrape of /metrics, with `scrape`): files it read, and those esbuild put in the chunks it read.
+ */
+async function modulesLoaded(name: string, env: Record<string, string>, image?: string, scrape = false): Promise<Set<string>> {
   const record = path.join(dir, `${name}.txt`);
   const origin = await startOriginProcess(name, { ...env, RECORD_LOADS_TO: record }, ['--import', RECORDER]);
   try {
     if (image) assert.equal((await rawGet(origin.url, image, { accept: 'image/webp' })).status, 200);
+    if (scrape) assert.match(await origin.metrics(), /^process_cpu_user_seconds_total /m);
   } finally {
     await origin.stop();
   }
@@ -47,8 +52,8 @@ async function modulesLoaded(name: string, env: Record<string, string>, image?: 
 }
 
 /** The npm packages of those modules. */
-async function packagesLoaded(name: string, env: Record<string, string>, image?: string): Promise<Set<string>> {
-  const modules = await modulesLoaded(name, env, image);
+async function packagesLoaded(name: string, env: Record<string, string>, image?: string, scrape = false): Promise<Set<string>> {
+  const modules = await modulesLoaded(name, env, image, scrape);
   return new Set([...modules].map((m) => /^(?:@[^/]+\/)?[^/]+/.exec(m)![0]));
 }
 
@@ -58,6 +63,12 @@ test('the folder source serves its first image without loading undici or aws4', 
   const loaded = await packagesLoaded('fs-source', {}, '/evening-glow.jpg?w=64');
   assert.ok(loaded.has('fastify'), `the recorder sees the bundle's packages: ${[...loaded].join(', ')}`);
   for (const name of NETWORK_ONLY) assert.equal(loaded.has(name), false, `${name} loaded for a folder source`);
+});
+
+test('prom-client loads with the first scrape of /metrics, not before the first image', async () => {
+  // Loading it at start-up cost about 23 ms of spawn to the first image (origin/metrics.ts).
+  assert.equal((await packagesLoaded('fs-source-no-scrape', {}, '/evening-glow.jpg?w=64')).has('prom-client'), false, 'prom-client loaded before a scrape');
+  assert.ok((await packagesLoaded('fs-source-scraped', {}, '/evening-glow.jpg?w=64', true)).has('prom-client'), 'prom-client not loaded by a scrape');
 });
 
 test("sharp's JavaScript is in the bundle and its native addon loads beside it", async () => {

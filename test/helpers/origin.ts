@@ -50,7 +50,7 @@ export async function startOrigin(env: Record<string, string>, logTo?: { write(l
     config,
     calls,
     origin,
-    metrics: () => origin.metrics.registry.metrics(),
+    metrics: () => origin.metrics.text(),
     async close() {
       await origin.app.close();
       await origin.admin?.close();

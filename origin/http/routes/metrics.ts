@@ -5,12 +5,12 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AuthRequiredError, NotFoundError } from '../../errors.js';
-import type { Metrics } from '../../metrics.js';
+import { METRICS_CONTENT_TYPE, type Metrics } from '../../metrics.js';
 import { createSecretMatcher } from '../secret-match.js';
 
 async function sendMetrics(reply: FastifyReply, metrics: Metrics): Promise<FastifyReply> {
-  const body = await metrics.registry.metrics();
-  return reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store').send(body);
+  const body = await metrics.text();
+  return reply.header('content-type', METRICS_CONTENT_TYPE).header('cache-control', 'no-store').send(body);
 }
 
 /** The metrics port: nothing but metrics is served there, and only the platform reaches it. */

@@ -221,7 +221,7 @@ export function renderTable(runs: readonly RunFigures[]): string {
  */
 export function renderPeerTable(runs: readonly RunFigures[]): string {
   const rows: string[][] = [];
-  const both = (pick: (side: PeerSide) => string, c: PeerCase) => [c.project, ...(c.lean ? [c.lean] : []), c.ipx].map(pick).join(' / ');
+  const perSide = (pick: (side: PeerSide) => string, c: PeerCase) => [c.project, ...(c.lean ? [c.lean] : []), c.ipx].map(pick).join(' / ');
   for (const run of runs.filter((r) => r.name === 'peer')) {
     const cases = (run.extra['cases'] ?? []) as unknown as readonly PeerCase[];
     for (const c of cases) {
@@ -233,10 +233,10 @@ export function renderPeerTable(runs: readonly RunFigures[]): string {
         `${fmt(c.ipx.rps, 1)}/s`,
         `${fmt(c.ratio, 2)}x`,
         c.lean ? `${fmt(c.lean_ratio, 2)}x` : '-',
-        both((s) => fmt(s.cores, 2), c),
-        both((s) => fmt(s.cpu_ms_per_image, 0), c),
-        both((s) => fmt(s.p99_ms, 0), c),
-        both((s) => fmt(s.mean_kib, 1), c),
+        perSide((s) => fmt(s.cores, 2), c),
+        perSide((s) => fmt(s.cpu_ms_per_image, 0), c),
+        perSide((s) => fmt(s.p99_ms, 0), c),
+        perSide((s) => fmt(s.mean_kib, 1), c),
         `${fmt(c.project.rss_mb, 0)} (${fmt(c.project.peak_rss_so_far_mb, 0)}) / ${fmt(c.ipx.rss_mb, 0)}`,
       ]);
     }

@@ -12,7 +12,7 @@
  * how much of the project/ipx ratio is the cost model's encoder choice and how much the rest of
  * the request (fetch, decode, resize, HTTP).
  */
-import type { LoadResult } from '../http-load.js';
+import type { LoadOptions, LoadResult } from '../http-load.js';
 import { exchange, runLoad } from '../http-load.js';
 import type { BenchImage, ImageKind } from '../images.js';
 import { startOriginProcess } from '../origin-process.js';
@@ -148,12 +148,12 @@ export async function runPeer(ctx: ScenarioContext, roundNo: number): Promise<Ru
   let other: number[] = [];
   // Each process is stopped, last started first, however the run ends, its peak RSS read first.
   const stops: (() => Promise<void>)[] = [];
-  const started = <P extends { peakRss(): number | null | Promise<number | null>; stop(): Promise<unknown> }>(side: SideName, process: P): P => {
+  const started = <P extends { peakRss(): number | null | Promise<number | null>; stop(): Promise<unknown> }>(side: SideName, server: P): P => {
     stops.push(async () => {
-      peakMb[side] = mb(await process.peakRss());
-      await process.stop();
+      peakMb[side] = mb(await server.peakRss());
+      await server.stop();
     });
-    return process;
+    return server;
   };
   try {
     const origin = started('project', await startOriginProcess(ctx.origin, sourceEnv, ctx.children, { role: `origin (peer #${roundNo})` }));
@@ -167,25 +167,24 @@ export async function runPeer(ctx: ScenarioContext, roundNo: number): Promise<Ru
       lean: { pid: lean.pid, base: lean.base, path: () => undefined },
       ipx: { pid: peer.pid, base: peer.base, path: (r) => r.ipxPath },
     };
-    const exchangeOn = (side: SideName) => (pool: Parameters<typeof exchange>[0], r: PeerRequest) => {
-      const path = sides[side].path(r);
-      return exchange(pool, r, ctx.degradedCacheControl, { ...(path !== undefined && { path }) });
-    };
+    /** Load on one server, each request in that server's URL form. */
+    const loadOn = (side: SideName, load: Pick<LoadOptions<PeerRequest>, 'schedule' | 'durationSeconds' | 'next' | 'watch' | 'signal'>) =>
+      runLoad<PeerRequest>({
+        ...load,
+        base: sides[side].base,
+        exchange: (pool, r) => {
+          const path = sides[side].path(r);
+          return exchange(pool, r, ctx.degradedCacheControl, { ...(path !== undefined && { path }) });
+        },
+        timeoutMs: CLIENT_TIMEOUT_MS,
+        degradedCacheControl: ctx.degradedCacheControl,
+      });
     // Each codec runs once on each server before anything is measured.
     for (const [i, format] of FORMATS.entries()) {
       const image = images.get('photo-0.5mp') as BenchImage;
       const warm = peerRequest({ shape: 'fan-out', format, kind: image.kind }, image, copyUrl, 9_000_000 + i, 0);
       for (const side of SIDES) {
-        const load = await runLoad<PeerRequest>({
-          base: sides[side].base,
-          schedule: { kind: 'closed', concurrency: 1 },
-          durationSeconds: 0.01,
-          next: () => warm,
-          exchange: exchangeOn(side),
-          timeoutMs: CLIENT_TIMEOUT_MS,
-          degradedCacheControl: ctx.degradedCacheControl,
-          watch: {},
-        });
+        const load = await loadOn(side, { schedule: { kind: 'closed', concurrency: 1 }, durationSeconds: 0.01, next: () => warm, watch: {} });
         if (!load.outcomes.every((o) => o.correct)) throw new Error(`peer warm-up failed on ${sides[side].base}: ${JSON.stringify(load.outcomes[0])}`);
       }
     }
@@ -200,14 +199,10 @@ export async function runPeer(ctx: ScenarioContext, roundNo: number): Promise<Ru
       for (const name of order) {
         if (ctx.signal.aborted) throw new Error('interrupted');
         let n = 0;
-        const load = await runLoad<PeerRequest>({
-          base: sides[name].base,
+        const load = await loadOn(name, {
           schedule: { kind: 'closed', concurrency: connections },
           durationSeconds: seconds,
           next: () => peerRequest(c, image, copyUrl, id, n++),
-          exchange: exchangeOn(name),
-          timeoutMs: CLIENT_TIMEOUT_MS,
-          degradedCacheControl: ctx.degradedCacheControl,
           watch: { loadgen: 'self', server: sides[name].pid, storage: ctx.storage.pid },
           signal: ctx.signal,
         });

@@ -195,7 +195,8 @@ export async function runBenchmark(options: BenchOptions, io: BenchIo = {}): Pro
   const entries = scenarioEntries(measured, SCENARIOS);
   const targets = checkTargets(entries, measured);
   const loaded = allocatorSeen.filter((v) => v !== null);
-  const mapped = allocator.path === undefined ? null : loaded.length > 0 && loaded.every(Boolean);
+  // Unknown (null) when no origin was looked at, rather than reported as failed.
+  const mapped = allocator.path === undefined || loaded.length === 0 ? null : loaded.every(Boolean);
   const results: Results = {
     scenarios: entries,
     targets,

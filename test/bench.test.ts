@@ -27,7 +27,7 @@ const REQUIRED: Readonly<Record<ScenarioName, readonly string[]>> = {
   hot: ['rps', 'p50_ms', 'p99_ms', 'ratio_to_bare', 'peak_rss_mb', 'loadgen_cores'],
   social: ['rps', 'p50_ms', 'p99_ms', 'p99_burst_ms', 'shed_share', 'degraded_share', 'peak_rss_mb', 'loadgen_cores'],
   overload: ['rps', 'p50_ms', 'p99_ms', 'goodput_ratio_to_cold', 'shed_share', 'resets', 'timeouts', 'peak_rss_mb', 'bare_server_p99_ms', 'healthz_p99_ms'],
-  coldstart: ['first_image_ms', 'first_image_fs_ms', 'ready_ms', 'peer_first_image_fs_ms', 'floor_first_image_fs_ms'],
+  coldstart: ['first_image_ms', 'first_image_fs_ms', 'ready_ms', 'peer_first_image_fs_ms', 'floor_first_image_fs_ms', 'node_exit_ms', 'node_sharp_exit_ms'],
   peer: ['fanout_min_ratio', 'feed_min_ratio', 'lean_fanout_min_ratio', 'lean_feed_min_ratio', 'peak_rss_mb', 'lean_peak_rss_mb', 'ipx_peak_rss_mb'],
   restart: ['transforms_without_store', 'transforms_with_store', 'p50_with_store_ms'],
   upload: ['all_stored_s', 'live_p99_alone_ms', 'p99_ms'],

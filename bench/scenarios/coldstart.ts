@@ -5,7 +5,9 @@
  * (S3, the storage child). Each run also starts one process on the folder source holding the
  * same photo (`first_image_fs_ms`), and, on the same folder, the peer ipx
  * (`peer_first_image_fs_ms`) and a minimal Node + sharp server (`floor_first_image_fs_ms`: what
- * Node and sharp alone take on the host at that moment), the four kinds interleaved.
+ * Node and sharp alone take on the host at that moment), the four kinds interleaved. Beside them,
+ * spawn to exit of Node with nothing to run (`node_exit_ms`) and of Node loading sharp
+ * (`node_sharp_exit_ms`): the part of any image server's start that no server code can remove.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -51,6 +53,20 @@ async function spawnToFirstImage(ctx: ScenarioContext, role: string, entry: stri
   }
 }
 
+/** Milliseconds from spawn() to the exit of `node -e <code>` (same Node, same allocator). */
+async function spawnToExit(ctx: ScenarioContext, role: string, code: string): Promise<number> {
+  const spawnedAt = performance.now();
+  const child = spawn(ctx.origin.node, ['-e', code], {
+    env: withAllocator({ ...process.env }, ctx.origin.jemallocPath),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const exited = ctx.children.track(role, child);
+  const stderr = tailOf(child.stderr);
+  const status = await exited;
+  if (status.exitCode !== 0) throw new Error(`coldstart: ${role} exited ${status.exitCode}:\n${stderr()}`);
+  return performance.now() - spawnedAt;
+}
+
 export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promise<RunFigures> {
   const key = ctx.layout.baseKeys[0] as string;
   const first: ImageRequest = { key, query: 'w=200&h=200&fit=cover', client: 'webp' };
@@ -58,6 +74,8 @@ export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promi
   const fsImageMs: number[] = [];
   const peerMs: number[] = [];
   const floorMs: number[] = [];
+  const nodeMs: number[] = [];
+  const nodeSharpMs: number[] = [];
   const readyMs: number[] = [];
   const folder = path.join(ctx.tmpDir, 'coldstart-folder');
   await mkdir(path.join(folder, path.dirname(key)), { recursive: true });
@@ -95,6 +113,7 @@ export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promi
       imageMs.push(image);
       readyMs.push(ready);
       const memory = processMemory(origin.pid);
+      ctx.observeAllocator(origin.allocatorLoaded());
       if (memory) rss.push(memory.peak / 1e6);
       // Everything the process has used since spawn: its start-up cost in CPU.
       const used = processCpuSeconds(origin.pid);
@@ -120,6 +139,8 @@ export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promi
     async (run: number) =>
       void peerMs.push(await spawnToFirstImage(ctx, `ipx (coldstart #${roundNo}.${run})`, IPX_ENTRY, { IPX_SOURCE_DIR: folder, NODE_ENV: 'production' }, `/f_webp,s_200x200/${key}`)),
     async (run: number) => void floorMs.push(await spawnToFirstImage(ctx, `minimal server (coldstart #${roundNo}.${run})`, MINIMAL_ENTRY, { MINIMAL_SOURCE_DIR: folder }, `/${key}`)),
+    async (run: number) => void nodeMs.push(await spawnToExit(ctx, `node alone (coldstart #${roundNo}.${run})`, '0')),
+    async (run: number) => void nodeSharpMs.push(await spawnToExit(ctx, `node + sharp (coldstart #${roundNo}.${run})`, "require('sharp')")),
   ];
   for (let i = 0; i < ctx.options.coldstartRuns && !ctx.signal.aborted; i++) {
     // Interleaved: each run starts with the next kind, so no kind always follows the same one.
@@ -146,6 +167,7 @@ export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promi
     note:
       `first image ${firstImage.toFixed(0)} ms (S3), ${firstImageFs.toFixed(0)} ms (folder), /readyz ${ready.toFixed(0)} ms (median of ${imageMs.length}; runs ${imageMs.map((v) => v.toFixed(0)).join('/')} ms); ` +
       `from the same folder ipx ${median(peerMs).toFixed(0)} ms, a minimal Node + sharp server ${median(floorMs).toFixed(0)} ms; ` +
+      `spawn to exit of Node alone ${median(nodeMs).toFixed(0)} ms, loading sharp ${median(nodeSharpMs).toFixed(0)} ms; ` +
       `start-up CPU ${median(startupCpuMs).toFixed(0)} ms`,
     extra: {
       first_image_ms: round(firstImage, 1),
@@ -155,6 +177,8 @@ export async function runColdstart(ctx: ScenarioContext, roundNo: number): Promi
       peer_first_image_fs_runs_ms: peerMs.map((v) => round(v, 1)),
       floor_first_image_fs_ms: round(median(floorMs), 1),
       floor_first_image_fs_runs_ms: floorMs.map((v) => round(v, 1)),
+      node_exit_ms: round(median(nodeMs), 1),
+      node_sharp_exit_ms: round(median(nodeSharpMs), 1),
       ready_ms: round(ready, 1),
       first_image_runs_ms: imageMs.map((v) => round(v, 1)),
       ready_runs_ms: readyMs.map((v) => round(v, 1)),

@@ -5,9 +5,9 @@
  * (S3, the storage child). Each run also starts one process on the folder source holding the
  * same photo (`first_image_fs_ms`), and, on the same folder, the peer ipx
  * (`peer_first_image_fs_ms`) and a minimal Node + sharp server (`floor_first_image_fs_ms`: what
- * Node and sharp alone take on the host at that moment), the four kinds interleaved. Beside them,
- * spawn to exit of Node with nothing to run (`node_exit_ms`) and of Node loading sharp
- * (`node_sharp_exit_ms`): the part of any image server's start that no server code can remove.
+ * Node and sharp alone take on the host at that moment), and spawn to exit of Node with nothing
+ * to run (`node_exit_ms`) and of Node loading sharp (`node_sharp_exit_ms`): the part of any image
+ * server's start that no server code can remove. The six kinds run interleaved.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
